@@ -1,0 +1,45 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ErrorCode, HashCheckError, isHashCheckError, isRetriable, errorCodeOf, isDuplicateKeyError, hasCode } from '@hashcheck/errors';
+
+test('HashCheckError carries code, retriable, cause and an HTTP status from its code', () => {
+  const cause = new Error('boom');
+  const err = new HashCheckError(ErrorCode.NOT_FOUND, 'no such report', { cause });
+  assert.equal(err.code, 'HC_NOT_FOUND');
+  assert.equal(err.retriable, false);
+  assert.equal(err.statusCode, 404);
+  assert.equal(err.cause, cause);
+  assert.deepEqual(err.toJSON(), { code: 'HC_NOT_FOUND', message: 'no such report' });
+  assert.ok(hasCode(err, ErrorCode.NOT_FOUND));
+  assert.ok(!hasCode(err, ErrorCode.CONFLICT));
+});
+
+test('recognised structurally, not by instanceof', () => {
+  const foreign = Object.assign(new Error('x'), { name: 'HashCheckError', code: 'HC_X', retriable: true });
+  assert.ok(isHashCheckError(foreign));
+  assert.ok(isRetriable(foreign));
+  assert.ok(!isHashCheckError(new Error('plain')));
+  assert.ok(!isHashCheckError(null));
+});
+
+test('retry classification in one place', () => {
+  assert.equal(isRetriable(new HashCheckError(ErrorCode.VALIDATION, 'bad')), false);
+  assert.equal(isRetriable(new HashCheckError(ErrorCode.DEPENDENCY_UNAVAILABLE, 'down', { retriable: true })), true);
+  // kafkajs-style flag
+  assert.equal(isRetriable(Object.assign(new Error('k'), { retriable: true })), true);
+  // MongoDB network error by name
+  assert.equal(isRetriable(Object.assign(new Error('m'), { name: 'MongoNetworkError' })), true);
+  // MongoDB error label
+  assert.equal(isRetriable(Object.assign(new Error('m'), { hasErrorLabel: (l: string) => l === 'RetryableWriteError' })), true);
+  // socket errors, also when wrapped
+  assert.equal(isRetriable(new Error('wrapped', { cause: Object.assign(new Error('s'), { code: 'ECONNREFUSED' }) })), true);
+  assert.equal(isRetriable(new TypeError('bug')), false);
+  assert.equal(isRetriable('string'), false);
+});
+
+test('error codes and duplicate keys', () => {
+  assert.equal(errorCodeOf(new HashCheckError('HC_CUSTOM', 'c')), 'HC_CUSTOM');
+  assert.equal(errorCodeOf(new Error('x')), ErrorCode.INTERNAL);
+  assert.ok(isDuplicateKeyError({ code: 11000 }));
+  assert.ok(!isDuplicateKeyError({ code: 11001 }));
+});
