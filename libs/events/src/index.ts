@@ -1,0 +1,5 @@
+export * from './envelope';
+export * from './registry';
+export * from './codec';
+export * from './topics';
+export * from './headers';
