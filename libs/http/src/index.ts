@@ -1,0 +1,3 @@
+export * from './app';
+export * from './health';
+export { default as fp } from 'fastify-plugin';

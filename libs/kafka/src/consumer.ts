@@ -1,0 +1,155 @@
+import { context } from '@opentelemetry/api';
+import type { Consumer, EachMessagePayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import { errorCodeOf, isRetriable } from '@hashcheck/errors';
+import { Header, Topics, type DecodeFailure, type EventCodec, type EventEnvelope } from '@hashcheck/events';
+import type { EventProducer } from './producer';
+import { consumerContext } from './tracing';
+
+export interface MessageMeta {
+  topic: string;
+  partition: number;
+  offset: string;
+  headers: IHeaders;
+  key: string | null;
+}
+
+export type EventHandler = (event: EventEnvelope, meta: MessageMeta) => Promise<void>;
+
+/**
+ * What to do with a message that did not decode into a valid event. Return 'handled' when the
+ * callback dealt with it (for example intake publishing a rejection); otherwise it is dead-lettered.
+ */
+export type InvalidMessageHandler = (failure: DecodeFailure, message: KafkaMessage, meta: MessageMeta) => Promise<'handled' | 'deadletter'>;
+
+export interface ConsumerLogger {
+  warn: (o: object, m: string) => void;
+  error: (o: object, m: string) => void;
+  debug: (o: object, m: string) => void;
+}
+
+export interface EventConsumerOptions {
+  kafka: Kafka;
+  groupId: string;
+  /** Base topic names; the producer's prefix is applied. */
+  topics: string[];
+  codec: EventCodec;
+  handler: EventHandler;
+  /** Used to dead-letter; its prefix is the prefix of the consumed topics too. */
+  producer: EventProducer;
+  logger: ConsumerLogger;
+  onInvalid?: InvalidMessageHandler;
+  fromBeginning?: boolean;
+  /** Observers for metrics; called after the outcome is final. */
+  onOutcome?: (outcome: 'processed' | 'deadlettered' | 'invalid-handled', meta: MessageMeta, durationMs: number) => void;
+  partitionsConsumedConcurrently?: number;
+}
+
+/**
+ * One consumer group over some topics. Processing is `eachMessage` under the producer's trace
+ * context. Errors are classified in one place: retriable ones are thrown so kafkajs backs off and
+ * redelivers; anything else goes to the dead-letter topic with its code, and is committed.
+ */
+export class EventConsumer {
+  readonly consumer: Consumer;
+  #connected = false;
+  #crashed: Error | undefined;
+
+  constructor(readonly options: EventConsumerOptions) {
+    this.consumer = options.kafka.consumer({
+      groupId: options.groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      retry: { initialRetryTime: 300, retries: 10, maxRetryTime: 10_000 },
+    });
+    const ev = this.consumer.events;
+    this.consumer.on(ev.CONNECT, () => { this.#connected = true; });
+    this.consumer.on(ev.GROUP_JOIN, () => { this.#connected = true; this.#crashed = undefined; });
+    this.consumer.on(ev.DISCONNECT, () => { this.#connected = false; });
+    this.consumer.on(ev.STOP, () => { this.#connected = false; });
+    this.consumer.on(ev.CRASH, (e) => {
+      this.#connected = false;
+      this.#crashed = e.payload.error;
+      options.logger.error({ err: e.payload.error, groupId: options.groupId, restart: e.payload.restart }, 'consumer crashed');
+    });
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  get lastCrash(): Error | undefined {
+    return this.#crashed;
+  }
+
+  async start(): Promise<void> {
+    const { producer } = this.options;
+    await this.consumer.connect();
+    this.#connected = true;
+    await this.consumer.subscribe({ topics: this.options.topics.map((t) => producer.topic(t)), fromBeginning: this.options.fromBeginning ?? true });
+    await this.consumer.run({
+      autoCommit: true,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
+      eachMessage: (payload) => this.#process(payload),
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+    this.#connected = false;
+  }
+
+  async #process({ topic, partition, message }: EachMessagePayload): Promise<void> {
+    const started = performance.now();
+    const meta: MessageMeta = {
+      topic: topic.slice(this.options.producer.prefix.length),
+      partition,
+      offset: message.offset,
+      headers: message.headers ?? {},
+      key: message.key ? message.key.toString() : null,
+    };
+    const done = (outcome: 'processed' | 'deadlettered' | 'invalid-handled'): void => {
+      this.options.onOutcome?.(outcome, meta, performance.now() - started);
+    };
+    await context.with(consumerContext(message.headers), async () => {
+      const decoded = this.options.codec.decode(message.value);
+      if (!decoded.ok) {
+        const verdict = this.options.onInvalid ? await this.options.onInvalid(decoded.error, message, meta) : 'deadletter';
+        if (verdict === 'handled') return done('invalid-handled');
+        await this.#deadLetter(message, meta, decoded.error.code, decoded.error.reasons.join('; '));
+        return done('deadlettered');
+      }
+      try {
+        await this.options.handler(decoded.event, meta);
+        done('processed');
+      } catch (err) {
+        if (isRetriable(err)) {
+          this.options.logger.warn({ err, eventId: decoded.event.id, topic: meta.topic }, 'retriable failure, will be redelivered');
+          throw err;
+        }
+        this.options.logger.error({ err, eventId: decoded.event.id, topic: meta.topic }, 'poison message, dead-lettered');
+        await this.#deadLetter(message, meta, errorCodeOf(err), (err as Error).message ?? String(err));
+        done('deadlettered');
+      }
+    });
+  }
+
+  async #deadLetter(message: KafkaMessage, meta: MessageMeta, code: string, reason: string): Promise<void> {
+    // Original bytes, key and headers are kept as they were so the message can be inspected or replayed.
+    await this.options.producer.publishRaw(Topics.deadLetter, [
+      {
+        key: message.key,
+        value: message.value,
+        headers: {
+          ...(message.headers ?? {}),
+          [Header.DLQ_ORIGINAL_TOPIC]: meta.topic,
+          [Header.DLQ_ORIGINAL_PARTITION]: String(meta.partition),
+          [Header.DLQ_ORIGINAL_OFFSET]: meta.offset,
+          [Header.DLQ_CONSUMER_GROUP]: this.options.groupId,
+          [Header.DLQ_ERROR_CODE]: code,
+          [Header.DLQ_ERROR_MESSAGE]: reason.slice(0, 2000),
+        },
+      },
+    ]);
+  }
+}

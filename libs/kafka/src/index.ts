@@ -1,0 +1,6 @@
+export * from './client';
+export * from './topics';
+export * from './producer';
+export * from './consumer';
+export * from './tracing';
+export * from './health';
