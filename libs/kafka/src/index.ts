@@ -4,3 +4,4 @@ export * from './producer';
 export * from './consumer';
 export * from './tracing';
 export * from './health';
+export * from './plugin';

@@ -1,2 +1,4 @@
 export * from './client';
 export * from './outbox';
+export * from './plugin';
+export * from './relay-plugin';

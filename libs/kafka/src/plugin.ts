@@ -1,0 +1,73 @@
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import type { Kafka } from 'kafkajs';
+import type { EventCodec, TopicSpec } from '@hashcheck/events';
+import { createKafka, type KafkaSettings } from './client';
+import { EventProducer } from './producer';
+import { EventConsumer, type EventConsumerOptions } from './consumer';
+import { BrokerProbe } from './health';
+import { ensureTopics } from './topics';
+
+export interface KafkaHandle {
+  kafka: Kafka;
+  producer: EventProducer;
+  codec: EventCodec;
+  prefix: string;
+  probe: BrokerProbe;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    kafka: KafkaHandle;
+  }
+}
+
+export interface KafkaPluginOptions {
+  settings: KafkaSettings;
+  codec: EventCodec;
+  prefix?: string;
+  /** Topics to create when missing, at start-up. */
+  topics?: readonly TopicSpec[];
+  replicationFactor?: number;
+}
+
+/** The Kafka client and the idempotent producer as a plugin; ready only while the broker answers. */
+export const kafkaPlugin = fp<KafkaPluginOptions>(
+  async (app: FastifyInstance, opts) => {
+    const kafka = createKafka({ ...opts.settings, logger: opts.settings.logger ?? app.log });
+    const prefix = opts.prefix ?? '';
+    if (opts.topics && opts.topics.length > 0) {
+      await ensureTopics(kafka, opts.topics, { prefix, replicationFactor: opts.replicationFactor ?? 1 });
+    }
+    const producer = new EventProducer(kafka, opts.codec, prefix);
+    await producer.connect();
+    const probe = new BrokerProbe(kafka);
+    app.decorate('kafka', { kafka, producer, codec: opts.codec, prefix, probe });
+    app.readiness.add('kafka', async () => {
+      if (!producer.connected) return { ok: false, error: 'producer not connected' };
+      return probe.check();
+    });
+    app.addHook('onClose', async () => {
+      await producer.disconnect().catch(() => undefined);
+      await probe.close();
+    });
+  },
+  { name: 'hashcheck-kafka', dependencies: ['hashcheck-health'] },
+);
+
+export type ConsumerPluginOptions = Omit<EventConsumerOptions, 'kafka' | 'codec' | 'producer' | 'logger'> & { name: string };
+
+/**
+ * One consumer group as a plugin: it starts consuming when the app is ready (so handlers can use
+ * every decorator) and leaves the group on close, before the producer disconnects.
+ */
+export const consumerPlugin = fp<ConsumerPluginOptions>(
+  async (app: FastifyInstance, opts) => {
+    const { name, ...rest } = opts;
+    const consumer = new EventConsumer({ ...rest, kafka: app.kafka.kafka, codec: app.kafka.codec, producer: app.kafka.producer, logger: app.log.child({ consumer: name }) });
+    app.readiness.add(`consumer:${name}`, () => (consumer.connected ? { ok: true } : { ok: false, error: consumer.lastCrash?.message ?? 'not connected' }));
+    app.addHook('onReady', async () => consumer.start());
+    app.addHook('onClose', async () => consumer.stop());
+  },
+  { name: 'hashcheck-consumer', dependencies: ['hashcheck-kafka'] },
+);
