@@ -3,3 +3,4 @@ export * from './registry';
 export * from './codec';
 export * from './topics';
 export * from './headers';
+export * from './catalogue';

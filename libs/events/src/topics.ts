@@ -22,5 +22,6 @@ export const Topics = {
   casesClosed: registry.addTopic({ name: 'hashcheck.cases.closed.v1', partitions: 3, cleanupPolicy: CleanupPolicy.DELETE, retentionMs: 90 * DAY, description: 'Closed cases with their time to removal.' }).name,
   providers: registry.addTopic({ name: 'hashcheck.providers.v1', partitions: 3, cleanupPolicy: CleanupPolicy.COMPACT, description: 'The provider registry, latest state per provider (compacted).' }).name,
   hashesChanges: registry.addTopic({ name: 'hashcheck.hashes.changes.v1', partitions: 1, cleanupPolicy: CleanupPolicy.COMPACT, description: 'Hash list changes, applied incrementally by every hash-check instance (compacted).' }).name,
+  hashesRetractionRequested: registry.addTopic({ name: 'hashcheck.hashes.retraction-requested.v1', partitions: 1, cleanupPolicy: CleanupPolicy.DELETE, retentionMs: 90 * DAY, description: 'False-positive disputes upheld by enforcement: hash-check reviews and retracts the hash.' }).name,
   deadLetter: registry.addTopic({ name: 'hashcheck.deadletter.v1', partitions: 3, cleanupPolicy: CleanupPolicy.DELETE, retentionMs: 30 * DAY, description: 'Undecodable or poison messages with their original bytes and headers.' }).name,
 } as const;
