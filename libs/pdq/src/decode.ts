@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import { PdqError, PdqErrorCode } from './errors';
+import { PdqErrorCode, isPdqError, pdqError } from './errors';
 import { sniffImageFormat, type ImageFormat } from './image-format';
 
 /** Default pixel limit: 100 megapixels (a 300 MB RGB buffer), well above any camera photo. */
@@ -58,7 +58,7 @@ function describe(err: unknown): string {
 
 /**
  * Decode the first frame of a JPEG, PNG, GIF, WebP, TIFF or AVIF image to 8-bit pixels. CMYK and
- * palette images come out as sRGB, grey images as one channel. Throws {@link PdqError} only.
+ * palette images come out as sRGB, grey images as one channel. Throws only PDQ-coded errors (see {@link isPdqError}).
  */
 export async function decodeImage(input: Uint8Array | string, options: DecodeOptions = {}): Promise<DecodedImage> {
   let bytes: Uint8Array;
@@ -66,15 +66,15 @@ export async function decodeImage(input: Uint8Array | string, options: DecodeOpt
     try {
       bytes = await readFile(input);
     } catch (err) {
-      throw new PdqError(PdqErrorCode.READ_FAILED, `cannot read ${input}: ${describe(err)}`, { cause: err });
+      throw pdqError(PdqErrorCode.READ_FAILED, `cannot read ${input}: ${describe(err)}`, err);
     }
   } else {
     bytes = input;
   }
-  if (bytes.length === 0) throw new PdqError(PdqErrorCode.EMPTY_INPUT, 'empty input (0 bytes)');
+  if (bytes.length === 0) throw pdqError(PdqErrorCode.EMPTY_INPUT, 'empty input (0 bytes)');
   const format = sniffImageFormat(bytes);
   if (format === null) {
-    throw new PdqError(PdqErrorCode.UNSUPPORTED_FORMAT, 'not a JPEG, PNG, GIF, WebP, TIFF or AVIF image');
+    throw pdqError(PdqErrorCode.UNSUPPORTED_FORMAT, 'not a JPEG, PNG, GIF, WebP, TIFF or AVIF image');
   }
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -91,7 +91,7 @@ export async function decodeImage(input: Uint8Array | string, options: DecodeOpt
     }).timeout({ seconds: options.timeoutSeconds ?? 60 });
     const meta = await image.metadata();
     if (meta.width * meta.height > maxPixels) {
-      throw new PdqError(
+      throw pdqError(
         PdqErrorCode.IMAGE_TOO_LARGE,
         `image is ${meta.width}x${meta.height}, over the limit of ${maxPixels} pixels`,
       );
@@ -102,7 +102,7 @@ export async function decodeImage(input: Uint8Array | string, options: DecodeOpt
         .toColourspace('cmyk')
         .raw({ depth: 'uchar' })
         .toBuffer({ resolveWithObject: true });
-      if (info.channels < 4) throw new PdqError(PdqErrorCode.DECODE_FAILED, `CMYK image decoded to ${info.channels} channels`);
+      if (info.channels < 4) throw pdqError(PdqErrorCode.DECODE_FAILED, `CMYK image decoded to ${info.channels} channels`);
       const pixels = cmykToRgb(data, info.width * info.height, info.channels);
       return { pixels, width: info.width, height: info.height, channels: 3, format };
     }
@@ -111,15 +111,15 @@ export async function decodeImage(input: Uint8Array | string, options: DecodeOpt
     if (grey) pipeline.toColourspace('b-w');
     const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     if (info.channels !== 1 && info.channels !== 3) {
-      throw new PdqError(PdqErrorCode.DECODE_FAILED, `decoder returned ${info.channels} channels`);
+      throw pdqError(PdqErrorCode.DECODE_FAILED, `decoder returned ${info.channels} channels`);
     }
     return { pixels: data, width: info.width, height: info.height, channels: info.channels, format };
   } catch (err) {
-    if (err instanceof PdqError) throw err;
+    if (isPdqError(err)) throw err;
     const message = describe(err);
     if (/pixel limit/i.test(message)) {
-      throw new PdqError(PdqErrorCode.IMAGE_TOO_LARGE, `image is over the limit of ${maxPixels} pixels`, { cause: err });
+      throw pdqError(PdqErrorCode.IMAGE_TOO_LARGE, `image is over the limit of ${maxPixels} pixels`, err);
     }
-    throw new PdqError(PdqErrorCode.DECODE_FAILED, `cannot decode ${format} image: ${message}`, { cause: err });
+    throw pdqError(PdqErrorCode.DECODE_FAILED, `cannot decode ${format} image: ${message}`, err);
   }
 }

@@ -1,3 +1,5 @@
+import { HashCheckError, isHashCheckError } from '@hashcheck/errors';
+
 /** Stable codes of the errors this package throws; check `err.code`, not the message. */
 export const PdqErrorCode = {
   /** The bytes are not in an image format this package decodes. */
@@ -13,25 +15,16 @@ export const PdqErrorCode = {
 } as const;
 export type PdqErrorCode = (typeof PdqErrorCode)[keyof typeof PdqErrorCode];
 
-export class PdqError extends Error {
-  override readonly name = 'PdqError';
-  readonly code: PdqErrorCode;
-  /** Image errors are properties of the bytes: trying again gives the same answer. */
-  readonly retriable: boolean;
+const CODES = new Set<string>(Object.values(PdqErrorCode));
 
-  constructor(code: PdqErrorCode, message: string, options?: { cause?: unknown; retriable?: boolean }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.retriable = options?.retriable ?? false;
-  }
+/** A {@link HashCheckError} with a PDQ code. Image errors are properties of the bytes: not retriable. */
+export type PdqError = HashCheckError & { readonly code: PdqErrorCode };
+
+export function pdqError(code: PdqErrorCode, message: string, cause?: unknown): PdqError {
+  return new HashCheckError(code, message, { cause, retriable: false, statusCode: 422 }) as PdqError;
 }
 
-/** True for errors from this package, checked by code so it works across package copies. */
+/** True for errors from this package, checked structurally so it works across package copies. */
 export function isPdqError(err: unknown): err is PdqError {
-  return (
-    typeof err === 'object' &&
-    err !== null &&
-    typeof (err as { code?: unknown }).code === 'string' &&
-    Object.values(PdqErrorCode).includes((err as { code: PdqErrorCode }).code)
-  );
+  return isHashCheckError(err) && CODES.has(err.code);
 }

@@ -18,7 +18,8 @@ export {
   popcount32,
 } from './hash-codec';
 export type { HashType } from './hash-codec';
-export { PdqError, PdqErrorCode, isPdqError } from './errors';
+export { PdqErrorCode, isPdqError, pdqError } from './errors';
+export type { PdqError } from './errors';
 export { IMAGE_FORMATS, SNIFF_BYTES, sniffImageFormat } from './image-format';
 export type { ImageFormat } from './image-format';
 export { DEFAULT_MAX_PIXELS, decodeImage } from './decode';

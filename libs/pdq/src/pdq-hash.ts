@@ -94,7 +94,7 @@ export function pdqHashPixels(
 
 /**
  * Decode an image (bytes or a file path) and compute its PDQ hash and quality. Throws
- * {@link PdqError} with a stable code for anything that is not a decodable image.
+ * a PDQ-coded error (see `isPdqError`) for anything that is not a decodable image.
  */
 export async function pdqHashImage(
   input: Uint8Array | string,
