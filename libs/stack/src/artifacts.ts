@@ -1,0 +1,163 @@
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tailFile } from './child';
+import { checkGo, checkMaven, startFailed } from './prereqs';
+
+/** The versions the local stack runs. Artifacts are cached per version. */
+export const VERSIONS = {
+  kafka: '4.1.2',
+  log4j: '2.24.3',
+  ferretdb: '1.24.2',
+  zipkin: '3.6.1',
+} as const;
+
+const PACKAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return env.HASHCHECK_CACHE || join(homedir(), '.cache', 'hashcheck');
+}
+
+export type Log = (line: string) => void;
+
+function fingerprint(...parts: string[]): string {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p).update('\0');
+  return h.digest('hex').slice(0, 16);
+}
+
+function readIfExists(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Produces `<cache>/<name>` once: `build` fills a private temp dir which is then renamed into
+ * place, so concurrent starts (several test files, several engineers) never see half a download.
+ * A `.complete` marker holds a fingerprint of the inputs; a changed pom or Go source rebuilds.
+ */
+async function cached(root: string, name: string, key: string, build: (dir: string) => Promise<void>): Promise<{ dir: string; hit: boolean }> {
+  const dir = join(root, name);
+  const marker = join(dir, '.complete');
+  if (readIfExists(marker) === key) return { dir, hit: true };
+  mkdirSync(root, { recursive: true });
+  const tmp = join(root, `.${name}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  mkdirSync(tmp, { recursive: true });
+  try {
+    await build(tmp);
+    writeFileSync(join(tmp, '.complete'), key);
+    if (readIfExists(marker) === key) return { dir, hit: false }; // someone else won the race
+    rmSync(dir, { recursive: true, force: true });
+    try {
+      renameSync(tmp, dir);
+    } catch (err) {
+      if (readIfExists(marker) !== key) throw err;
+    }
+    return { dir, hit: false };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Runs a build tool with its output in a log file; rejects with the log's tail. */
+function runTool(component: string, command: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; logFile: string; timeoutMs: number }): Promise<void> {
+  mkdirSync(dirname(opts.logFile), { recursive: true });
+  const fd = openSync(opts.logFile, 'w');
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn(command, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(startFailed(component, `could not run ${command}: ${err.message}`, opts.logFile, '', err));
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) return resolve();
+      const why = signal ? `was killed (${signal}${signal === 'SIGKILL' ? `, timeout ${opts.timeoutMs} ms` : ''})` : `exited with code ${code}`;
+      reject(startFailed(component, `preparation failed: \`${command} ${args.join(' ')}\` ${why}`, opts.logFile, tailFile(opts.logFile, 30)));
+    });
+  });
+}
+
+const MAVEN_TIMEOUT_MS = 10 * 60_000;
+const GO_TIMEOUT_MS = 15 * 60_000;
+
+async function mavenCopy(component: string, pom: string, props: Record<string, string>, outDir: string, root: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const mvn = checkMaven(env);
+  const args = [
+    '-B', '-q', '-f', pom,
+    'dependency:copy-dependencies',
+    `-DoutputDirectory=${outDir}`,
+    '-DincludeScope=runtime',
+    ...Object.entries(props).map(([k, v]) => `-D${k}=${v}`),
+  ];
+  await runTool(component, mvn, args, { cwd: dirname(pom), env, logFile: join(root, 'logs', `mvn-${component}.log`), timeoutMs: MAVEN_TIMEOUT_MS });
+}
+
+export interface Artifact {
+  dir: string;
+  /** false when this call downloaded or built it. */
+  cached: boolean;
+  ms: number;
+}
+
+/** Kafka's jars (and the log4j2 slf4j binding) from Maven Central into `<cache>/kafka-<version>/libs`. */
+export async function prepareKafka(env: NodeJS.ProcessEnv = process.env, log: Log = () => undefined): Promise<Artifact> {
+  const t0 = Date.now();
+  const root = cacheRoot(env);
+  const pom = join(PACKAGE_DIR, 'kafka', 'pom.xml');
+  const key = fingerprint(VERSIONS.kafka, VERSIONS.log4j, readFileSync(pom, 'utf8'));
+  const { dir, hit } = await cached(root, `kafka-${VERSIONS.kafka}`, key, async (tmp) => {
+    log(`downloading Apache Kafka ${VERSIONS.kafka} jars from Maven Central (once) ...`);
+    await mavenCopy('kafka', pom, { 'kafka.version': VERSIONS.kafka, 'log4j.version': VERSIONS.log4j }, join(tmp, 'libs'), root, env);
+    if (!readdirSync(join(tmp, 'libs')).some((f) => f.startsWith(`kafka_2.13-${VERSIONS.kafka}`))) {
+      throw startFailed('kafka', `preparation failed: Maven did not produce kafka_2.13-${VERSIONS.kafka}.jar`, undefined, '');
+    }
+  });
+  return { dir, cached: hit, ms: Date.now() - t0 };
+}
+
+/** The Zipkin server exec jar from Maven Central into `<cache>/zipkin-<version>/zipkin-server-exec.jar`. */
+export async function prepareZipkin(env: NodeJS.ProcessEnv = process.env, log: Log = () => undefined): Promise<Artifact> {
+  const t0 = Date.now();
+  const root = cacheRoot(env);
+  const pom = join(PACKAGE_DIR, 'zipkin', 'pom.xml');
+  const key = fingerprint(VERSIONS.zipkin, readFileSync(pom, 'utf8'));
+  const { dir, hit } = await cached(root, `zipkin-${VERSIONS.zipkin}`, key, async (tmp) => {
+    log(`downloading Zipkin server ${VERSIONS.zipkin} from Maven Central (once) ...`);
+    await mavenCopy('zipkin', pom, { 'zipkin.version': VERSIONS.zipkin, 'mdep.stripVersion': 'true' }, tmp, root, env);
+    if (!existsSync(join(tmp, 'zipkin-server-exec.jar'))) {
+      throw startFailed('zipkin', 'preparation failed: Maven did not produce zipkin-server-exec.jar', undefined, '');
+    }
+  });
+  return { dir, cached: hit, ms: Date.now() - t0 };
+}
+
+export const FERRETDB_BINARY = 'ferretdb-wrapper';
+
+/** Builds the FerretDB wrapper (libs/stack/ferretdb) with the Go toolchain into `<cache>/ferretdb-<version>/`. */
+export async function prepareFerretDB(env: NodeJS.ProcessEnv = process.env, log: Log = () => undefined): Promise<Artifact> {
+  const t0 = Date.now();
+  const root = cacheRoot(env);
+  const src = join(PACKAGE_DIR, 'ferretdb');
+  const key = fingerprint(VERSIONS.ferretdb, ...['main.go', 'go.mod', 'go.sum'].map((f) => readFileSync(join(src, f), 'utf8')));
+  const { dir, hit } = await cached(root, `ferretdb-${VERSIONS.ferretdb}`, key, async (tmp) => {
+    const { go, buildEnv } = checkGo(env);
+    log(`building FerretDB ${VERSIONS.ferretdb} from the Go module proxy (once, a few minutes on 2 cores) ...`);
+    await runTool('ferretdb', go, ['build', '-trimpath', '-buildvcs=false', '-o', join(tmp, FERRETDB_BINARY), '.'], {
+      cwd: src,
+      // FerretDB's SQLite driver is pure Go: no C compiler needed.
+      env: { ...buildEnv, CGO_ENABLED: '0' },
+      logFile: join(root, 'logs', 'go-build-ferretdb.log'),
+      timeoutMs: GO_TIMEOUT_MS,
+    });
+  });
+  return { dir, cached: hit, ms: Date.now() - t0 };
+}

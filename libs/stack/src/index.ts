@@ -1,0 +1,14 @@
+/**
+ * @hashcheck/stack: the real local infrastructure (no Docker) for `npm start` and the tests.
+ * See docs/local-stack.md.
+ */
+export { startStack, prepareStack, MongoMode, NOT_MANAGED, VERSIONS } from './stack';
+export type { Stack, StartStackOptions, PrepareStackOptions, PrepareResult, MongoModeValue } from './stack';
+export type { Artifact } from './artifacts';
+export { cacheRoot } from './artifacts';
+export { MongoKind } from './mongo';
+export type { MongoKindValue } from './mongo';
+export { probeKafka } from './kafka';
+export { probeMongo } from './mongo';
+export { probeZipkin, zipkinOtelEnv } from './zipkin';
+export { checkJava, checkMaven, checkGo, findOnPath, PREREQ_MISSING, INSTALL_HINT } from './prereqs';
