@@ -108,7 +108,7 @@ try {
     const port = await choosePort(svc.port);
     const log = join(logDir, `${svc.name}.log`);
     const out = createWriteStream(log, { flags: 'a' });
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'services', svc.name, 'src', 'main.ts')], {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--import', '@hashcheck/telemetry/register', join(root, 'services', svc.name, 'src', 'main.ts')], {
       cwd: root,
       env: { ...common, PORT: String(port), HOST: '127.0.0.1', OTEL_SERVICE_NAME: `hashcheck-${svc.name}` },
       stdio: ['ignore', 'pipe', 'pipe'],

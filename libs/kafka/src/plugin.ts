@@ -7,6 +7,7 @@ import { EventProducer } from './producer';
 import { EventConsumer, type EventConsumerOptions } from './consumer';
 import { BrokerProbe } from './health';
 import { ensureTopics } from './topics';
+import { recordConsumed } from '@hashcheck/telemetry';
 
 export interface KafkaHandle {
   kafka: Kafka;
@@ -64,7 +65,14 @@ export type ConsumerPluginOptions = Omit<EventConsumerOptions, 'kafka' | 'codec'
 export const consumerPlugin = fp<ConsumerPluginOptions>(
   async (app: FastifyInstance, opts) => {
     const { name, ...rest } = opts;
-    const consumer = new EventConsumer({ ...rest, kafka: app.kafka.kafka, codec: app.kafka.codec, producer: app.kafka.producer, logger: app.log.child({ consumer: name }) });
+    const consumer = new EventConsumer({
+      onOutcome: (outcome, meta, ms) => recordConsumed(meta.topic, rest.groupId, outcome, ms),
+      ...rest,
+      kafka: app.kafka.kafka,
+      codec: app.kafka.codec,
+      producer: app.kafka.producer,
+      logger: app.log.child({ consumer: name }),
+    });
     app.readiness.add(`consumer:${name}`, () => (consumer.connected ? { ok: true } : { ok: false, error: consumer.lastCrash?.message ?? 'not connected' }));
     app.addHook('onReady', async () => consumer.start());
     app.addHook('onClose', async () => consumer.stop());

@@ -1,6 +1,7 @@
 import { context, propagation } from '@opentelemetry/api';
 import type { Kafka, Producer, IHeaders, Message } from 'kafkajs';
 import { Header, type EventCodec, type EventEnvelope } from '@hashcheck/events';
+import { recordPublished } from '@hashcheck/telemetry';
 import { contextFromCarrier, type Carrier } from './tracing';
 
 export interface PublishOptions {
@@ -69,6 +70,7 @@ export class EventProducer {
       });
       await this.producer.send({ topic: this.topic(topic), acks: -1, messages });
     });
+    recordPublished(topic, events.length);
   }
 
   /** For dead-lettering and tests: raw messages, no validation. */

@@ -81,6 +81,9 @@ export async function runService(app: App, config: Pick<ServiceConfig, 'HOST' | 
     force.unref();
     try {
       await app.close();
+      // Loaded lazily: only a process started with the telemetry preload has anything to flush.
+      const { shutdownTelemetry } = await import('@hashcheck/telemetry/sdk');
+      await shutdownTelemetry();
       process.exit(0);
     } catch (err) {
       app.log.error({ err }, 'error during shutdown');

@@ -1,0 +1,37 @@
+/**
+ * The one registry of span and metric attribute names HashCheck sets. Never put content hashes or
+ * clear-text URLs in an attribute: identifiers only (URLs only as hosts, and only when configured).
+ */
+export const Attr = {
+  REPORT_ID: 'hashcheck.report.id',
+  CASE_KEY: 'hashcheck.case.key',
+  CASE_ID: 'hashcheck.case.id',
+  PROVIDER_ID: 'hashcheck.provider.id',
+  LIST_ID: 'hashcheck.list.id',
+  NOTICE_ID: 'hashcheck.notice.id',
+  TENANT_ID: 'hashcheck.tenant.id',
+  EVENT_ID: 'hashcheck.event.id',
+  EVENT_TYPE: 'hashcheck.event.type',
+  HASH_TYPE: 'hashcheck.hash.type',
+  MATCH_COUNT: 'hashcheck.match.count',
+  CHANNEL: 'hashcheck.notice.channel',
+  ATTEMPT: 'hashcheck.attempt',
+  STEP: 'hashcheck.escalation.step',
+  OUTCOME: 'hashcheck.outcome',
+  TOPIC: 'messaging.destination.name',
+  CONSUMER_GROUP: 'messaging.consumer.group.name',
+} as const;
+
+/** The domain steps that get their own span. */
+export const Step = {
+  VALIDATE: 'hashcheck.validate',
+  RESOLVE_PROVIDER: 'hashcheck.resolve_provider',
+  STORE_REPORT: 'hashcheck.store_report',
+  MATCH: 'hashcheck.match',
+  GROUP_NOTICE: 'hashcheck.group_notice',
+  DELIVER: 'hashcheck.deliver',
+  START_CLOCK: 'hashcheck.start_clock',
+  DEADLINE: 'hashcheck.deadline',
+  ESCALATE: 'hashcheck.escalate',
+  CLOSE_CASE: 'hashcheck.close_case',
+} as const;

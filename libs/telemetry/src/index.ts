@@ -1,0 +1,3 @@
+export * from './attributes';
+export * from './spans';
+export * from './metrics';

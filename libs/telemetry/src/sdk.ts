@@ -1,0 +1,40 @@
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
+import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
+import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
+import { FastifyOtelInstrumentation } from '@fastify/otel';
+
+let sdk: NodeSDK | undefined;
+
+export interface TelemetryOptions {
+  /** Tests pass an in-memory exporter's processor; otherwise exporters come from OTEL_* variables. */
+  spanProcessors?: SpanProcessor[];
+}
+
+/**
+ * Starts the OpenTelemetry SDK, configured by the standard OTEL_* variables only (exporter,
+ * endpoint, service name, sampler). Instrumentations: kafkajs (produce/consume spans and header
+ * propagation), MongoDB, pino (trace_id/span_id in log lines) and fastify (@fastify/otel).
+ */
+export function startTelemetry(options: TelemetryOptions = {}): NodeSDK | undefined {
+  if (sdk) return sdk;
+  if (process.env.OTEL_SDK_DISABLED === 'true') return undefined;
+  sdk = new NodeSDK({
+    ...(options.spanProcessors ? { spanProcessors: options.spanProcessors } : {}),
+    instrumentations: [
+      new KafkaJsInstrumentation(),
+      new MongoDBInstrumentation({ enhancedDatabaseReporting: false }),
+      new PinoInstrumentation(),
+      new FastifyOtelInstrumentation({ registerOnInitialization: true }),
+    ],
+  });
+  sdk.start();
+  return sdk;
+}
+
+export async function shutdownTelemetry(): Promise<void> {
+  const s = sdk;
+  sdk = undefined;
+  await s?.shutdown().catch(() => undefined);
+}

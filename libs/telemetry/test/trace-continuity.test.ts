@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { startTelemetry, shutdownTelemetry } from '@hashcheck/telemetry/sdk';
+
+// The SDK must patch kafkajs before it is loaded, so everything that imports it comes in dynamically below.
+const exporter = new InMemorySpanExporter();
+startTelemetry({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+
+const { Type } = await import('@sinclair/typebox');
+const { CleanupPolicy, EventCodec, EventRegistry, createEvent, defineEvent, registry: system, Topics } = await import('@hashcheck/events');
+const { createKafka, ensureTopics, EventConsumer, EventProducer } = await import('@hashcheck/kafka');
+const { withSpan, withLinkedTrace, currentCarrier } = await import('@hashcheck/telemetry');
+const { infra, randomName, waitFor } = await import('@hashcheck/testing');
+
+test('a message keeps its trace across two Kafka hops, and later work is linked, not parented', async (t) => {
+  const env = infra(t);
+  if (!env) return;
+  t.after(() => shutdownTelemetry());
+  const reg = new EventRegistry();
+  const prefix = `${randomName('trace')}.`;
+  reg.addTopic({ name: 'a.v1', partitions: 1, cleanupPolicy: CleanupPolicy.DELETE, description: 'hop 1' });
+  reg.addTopic({ name: 'b.v1', partitions: 1, cleanupPolicy: CleanupPolicy.DELETE, description: 'hop 2' });
+  reg.addTopic(system.topic(Topics.deadLetter)!);
+  const A = reg.add(defineEvent({ type: 'test.a', version: 1, topic: 'a.v1', description: 'a', schema: Type.Object({ n: Type.Integer() }) }));
+  const B = reg.add(defineEvent({ type: 'test.b', version: 1, topic: 'b.v1', description: 'b', schema: Type.Object({ n: Type.Integer() }) }));
+  const codec = new EventCodec(reg);
+  const kafka = createKafka({ brokers: env.brokers, clientId: 'trace-test' });
+  await ensureTopics(kafka, reg.topics(), { prefix });
+  const producer = new EventProducer(kafka, codec, prefix);
+  await producer.connect();
+  t.after(() => producer.disconnect());
+  const silent = { warn: () => {}, error: () => {}, debug: () => {} };
+
+  let stored: Record<string, string> | undefined;
+  const hop1 = new EventConsumer({ kafka, codec, producer, groupId: randomName('g1'), topics: ['a.v1'], logger: silent,
+    handler: async (e) => {
+      await withSpan('hashcheck.validate', { 'hashcheck.report.id': e.subject }, async () => {
+        await producer.publish('b.v1', [createEvent(B, { subject: e.subject, source: 't', data: { n: 2 } })]);
+      });
+    } });
+  const hop2 = new EventConsumer({ kafka, codec, producer, groupId: randomName('g2'), topics: ['b.v1'], logger: silent,
+    handler: async () => { stored = currentCarrier(); } });
+  await hop1.start();
+  await hop2.start();
+  t.after(() => hop1.stop());
+  t.after(() => hop2.stop());
+
+  await withSpan('partner.publish', {}, () => producer.publish('a.v1', [createEvent(A, { subject: 'r-1', source: 'partner', data: { n: 1 } })]));
+  await waitFor(() => stored, { what: 'second hop' });
+  await withLinkedTrace('hashcheck.deadline', stored, {}, async () => undefined);
+
+  const spans = exporter.getFinishedSpans();
+  const root = spans.find((s) => s.name === 'partner.publish');
+  assert.ok(root, 'partner span recorded');
+  const traceId = root.spanContext().traceId;
+  const inTrace = spans.filter((s) => s.spanContext().traceId === traceId);
+  const names = inTrace.map((s) => s.name);
+  // Producer and consumer spans from the kafkajs instrumentation, for both hops, in one trace.
+  assert.ok(names.some((n) => n.includes(`${prefix}a.v1`) && n.startsWith('send')), `send a: ${names.join(', ')}`);
+  assert.ok(names.some((n) => n.includes(`${prefix}a.v1`) && n.startsWith('process')), `process a: ${names.join(', ')}`);
+  assert.ok(names.some((n) => n.includes(`${prefix}b.v1`) && n.startsWith('process')), `process b: ${names.join(', ')}`);
+  assert.ok(names.includes('hashcheck.validate'));
+  const deadline = spans.find((s) => s.name === 'hashcheck.deadline');
+  assert.ok(deadline);
+  assert.notEqual(deadline.spanContext().traceId, traceId, 'later work starts its own trace');
+  assert.equal(deadline.links[0]?.context.traceId, traceId, 'and links back to the report');
+});
