@@ -1,3 +1,4 @@
+import { register } from 'node:module';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
@@ -20,6 +21,9 @@ export interface TelemetryOptions {
 export function startTelemetry(options: TelemetryOptions = {}): NodeSDK | undefined {
   if (sdk) return sdk;
   if (process.env.OTEL_SDK_DISABLED === 'true') return undefined;
+  // import-in-the-middle lets the instrumentations patch modules loaded through `import`; it only
+  // sees modules loaded after this call.
+  register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
   sdk = new NodeSDK({
     ...(options.spanProcessors ? { spanProcessors: options.spanProcessors } : {}),
     instrumentations: [
