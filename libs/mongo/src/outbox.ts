@@ -107,7 +107,9 @@ export class OutboxRelay {
         for (const entry of entries) {
           await this.options.producer.publish(entry.topic, [entry.event], { carrier: entry.carrier });
         }
-        await coll.updateOne({ _id: doc._id }, { $pull: { outbox: { id: { $in: entries.map((e) => e.id) } } } } as Document);
+        // $pullAll with the entries exactly as read: FerretDB 1.24 ignores a $pull with a condition
+        // ({ id: { $in } }) and every entry would be republished on every pass.
+        await coll.updateOne({ _id: doc._id }, { $pullAll: { outbox: entries } } as Document);
         published += entries.length;
       }
       if (docs.length < (this.options.batchSize ?? 100)) return published;
