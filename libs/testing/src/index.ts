@@ -33,7 +33,7 @@ export function databaseUri(mongoUri: string, dbName: string): string {
 }
 
 export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, options: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {
-  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+  const deadline = Date.now() + (options.timeoutMs ?? 45_000);
   let lastError: unknown;
   while (Date.now() < deadline) {
     try {
@@ -73,11 +73,16 @@ export class TopicRecorder {
     this.#consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: true });
+    // Wait for the group join, so that a test's timeouts start when the recorder is really reading.
+    const joined = new Promise<void>((resolve) => {
+      const off = consumer.on(consumer.events.GROUP_JOIN, () => { off(); resolve(); });
+    });
     await consumer.run({
       eachMessage: async ({ topic, message }) => {
         this.messages.push(toCollected(topic, message));
       },
     });
+    await joined;
     return this;
   }
 
@@ -85,7 +90,7 @@ export class TopicRecorder {
     return this.messages.filter((m) => m.topic === topic);
   }
 
-  async waitForCount(topic: string, count: number, timeoutMs = 30_000): Promise<CollectedMessage[]> {
+  async waitForCount(topic: string, count: number, timeoutMs = 60_000): Promise<CollectedMessage[]> {
     return waitFor(() => (this.on(topic).length >= count ? this.on(topic) : undefined), { timeoutMs, what: `${count} messages on ${topic} (have ${this.on(topic).length})` });
   }
 
