@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import { ManagedChild, freePort, tailFile, waitUntil } from './child';
 import { startFailed } from './prereqs';
 import type { Log } from './artifacts';
@@ -107,6 +107,29 @@ export async function probeKafka(brokers: string, timeoutMs = 2000): Promise<boo
   }
 }
 
+/**
+ * Makes the group coordinator (__consumer_offsets) and the producer-id allocation ready before
+ * anyone uses the broker, so the services' first connect does not log a burst of
+ * "coordinator is loading" errors while kafkajs retries.
+ */
+export async function warmKafka(brokers: string): Promise<void> {
+  const kafka = new Kafka({ clientId: 'hashcheck-stack-warmup', brokers: [brokers], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 200 } });
+  const admin = kafka.admin();
+  const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+  const topic = '__hashcheck-stack-warmup';
+  try {
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
+    await producer.connect();
+    await producer.send({ topic, acks: -1, messages: [{ value: 'ready' }] });
+    await admin.describeGroups(['hashcheck-stack-warmup']);
+    await admin.deleteTopics({ topics: [topic] });
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
 export class LocalKafka {
   readonly brokers: string;
   readonly logFile: string;
@@ -162,6 +185,12 @@ export class LocalKafka {
     });
     const kafka = new LocalKafka(opts, brokerPort, child, logFile);
     await kafka.launch();
+    try {
+      await warmKafka(kafka.brokers);
+    } catch (err) {
+      await kafka.kill();
+      throw startFailed('Kafka', `started but its coordinators did not become ready (${(err as Error).message})`, logFile, child.logTail(), err);
+    }
     return kafka;
   }
 

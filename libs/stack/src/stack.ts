@@ -47,6 +47,11 @@ export interface Stack {
   mongoKind: MongoKindValue | 'external';
   /** Which parts this stack started (false: taken from the environment). */
   managed: { kafka: boolean; mongo: boolean; zipkin: boolean };
+  /**
+   * Process ids of what runs now (a part is absent when not managed or not running); for checks
+   * and debugging. Optional so that other Stack implementations need not have processes.
+   */
+  pids?(): { kafka?: number; mongo?: number; zipkin?: number };
   /** Variables for a child service: KAFKA_BROKERS, MONGODB_URI, and with Zipkin ZIPKIN_URL + OTEL_* for the Zipkin exporter. */
   env(): Record<string, string>;
   /** Stops everything this stack started (SIGTERM, then SIGKILL after a grace period) and removes its data. Idempotent. */
@@ -236,6 +241,13 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
     logDir,
     mongoKind: mongo?.kind ?? 'external',
     managed: { kafka: Boolean(kafka), mongo: Boolean(mongo), zipkin: Boolean(zipkin) },
+    pids() {
+      const out: { kafka?: number; mongo?: number; zipkin?: number } = {};
+      if (kafka?.running && kafka.pid !== undefined) out.kafka = kafka.pid;
+      if (mongo?.running && mongo.pid !== undefined) out.mongo = mongo.pid;
+      if (zipkin?.running && zipkin.pid !== undefined) out.zipkin = zipkin.pid;
+      return out;
+    },
     env() {
       const vars: Record<string, string> = { KAFKA_BROKERS: kafkaBrokers, MONGODB_URI: mongoUri };
       if (zipkinUrl) Object.assign(vars, { ZIPKIN_URL: zipkinUrl }, zipkinOtelEnv(zipkinUrl));

@@ -39,6 +39,10 @@ export class LocalZipkin {
     return this.child.pid;
   }
 
+  get running(): boolean {
+    return this.child.running;
+  }
+
   static async start(opts: ZipkinOptions): Promise<LocalZipkin> {
     const port = await freePort();
     const logFile = join(opts.runDir, 'zipkin.log');
