@@ -49,7 +49,8 @@ export function loadConfig<P extends TProperties>(
   env: Record<string, string | undefined> = process.env,
 ): Readonly<Static<TObject<P>>> {
   try {
-    const data = envSchema<Static<TObject<P>>>({ schema, data: env, dotenv: false });
+    // env: false, or env-schema merges process.env under `env` and a test's explicit env is not what is validated.
+    const data = envSchema<Static<TObject<P>>>({ schema, data: env, dotenv: false, env: false });
     const picked: Record<string, unknown> = {};
     for (const key of Object.keys(schema.properties)) {
       if ((data as Record<string, unknown>)[key] !== undefined) picked[key] = (data as Record<string, unknown>)[key];
