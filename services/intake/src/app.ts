@@ -1,7 +1,19 @@
 import type { Logger } from 'pino';
-import { createServiceApp } from '@hashcheck/runtime';
+import { Topics } from '@hashcheck/events';
 import type { App } from '@hashcheck/http';
+import { consumerPlugin } from '@hashcheck/kafka';
+import { parseSecretKeys, providersPlugin } from '@hashcheck/providers';
+import { createServiceApp, groupId } from '@hashcheck/runtime';
 import type { IntakeConfig } from './config';
+import { parseApiKeys } from './domain/api-keys';
+import { pipelineStatusHandler, PIPELINE_STATUS_TOPICS } from './consumers/pipeline-status';
+import { submittedHandler, submittedInvalidHandler } from './consumers/submitted';
+import { Ingest } from './ingest';
+import { authPlugin } from './plugins/auth';
+import { providerRoutes } from './routes/providers';
+import { reportRoutes } from './routes/reports';
+import { PROVIDER_INDEXES, ProviderStore } from './store/providers';
+import { Collections, REPORT_INDEXES, ReportStore } from './store/reports';
 
 export const SERVICE = 'intake';
 
@@ -9,16 +21,54 @@ export interface BuildOptions {
   logger?: Logger;
 }
 
-/** Validates, normalises, de-duplicates and stores reports from partners (Kafka) and the hotline (HTTP). */
+declare module 'fastify' {
+  interface FastifyInstance {
+    intake: { reports: ReportStore; providers: ProviderStore; ingest: Ingest };
+  }
+}
+
+/** Validates, normalises, de-duplicates and stores reports from partners (Kafka) and the hotline (HTTP); owns the provider registry. */
 export async function buildApp(config: IntakeConfig, options: BuildOptions = {}): Promise<App> {
+  // Bad key configuration stops the service before it connects to anything.
+  const apiKeys = parseApiKeys(config.INTAKE_API_KEYS);
+  const secretKeys = config.PROVIDER_SECRET_KEY ? parseSecretKeys(config.PROVIDER_SECRET_KEY) : undefined;
+
   const app = await createServiceApp({
     service: SERVICE,
-    description: 'Validates, normalises, de-duplicates and stores reports from partners (Kafka) and the hotline (HTTP).',
+    description: 'Validates, normalises, de-duplicates and stores reports from partners (Kafka) and the hotline (HTTP); owns the provider registry.',
     config,
+    indexes: [...REPORT_INDEXES, ...PROVIDER_INDEXES],
+    outboxCollections: [Collections.REPORTS, Collections.REJECTIONS, Collections.PROVIDERS],
     ...(options.logger ? { logger: options.logger } : {}),
   });
+  if (apiKeys.length === 0) app.log.warn('INTAKE_API_KEYS is empty: the HTTP report and provider APIs refuse every request');
+
+  await app.register(providersPlugin, { service: SERVICE });
+  const reports = new ReportStore(app.mongo.db);
+  const ingest = new Ingest(reports, app.providers, () => app.outbox.notify());
+  app.decorate('intake', { reports, providers: new ProviderStore(app.mongo.db, secretKeys?.[0]), ingest });
+
+  await app.register(consumerPlugin, {
+    name: 'reports-submitted',
+    groupId: groupId(config, SERVICE, 'submitted'),
+    topics: [Topics.reportsSubmitted],
+    handler: submittedHandler(ingest),
+    onInvalid: submittedInvalidHandler(ingest),
+    partitionsConsumedConcurrently: config.INTAKE_CONSUMER_CONCURRENCY,
+  });
+  await app.register(consumerPlugin, {
+    name: 'pipeline-status',
+    groupId: groupId(config, SERVICE, 'pipeline-status'),
+    topics: PIPELINE_STATUS_TOPICS,
+    handler: pipelineStatusHandler(reports),
+  });
+
+  await app.register(authPlugin, { keys: apiKeys });
+  await app.register(reportRoutes, { maxBatch: config.INTAKE_MAX_BATCH });
+  await app.register(providerRoutes);
   return app;
 }
 
 export { IntakeConfigSchema } from './config';
 export type { IntakeConfig } from './config';
+export { hashApiKey } from './domain/api-keys';

@@ -1,0 +1,58 @@
+import type { ReportsRejectedData, ReportsSubmittedData } from '@hashcheck/events';
+import type { ProviderMaterialiser } from '@hashcheck/providers';
+import { normaliseSubmission } from './domain/submission';
+import type { ChannelValue, ReportDocument, ReportStore } from './store/reports';
+
+export type IngestResult =
+  | { status: 'accepted' | 'duplicate'; report: ReportDocument }
+  | { status: 'rejected'; code: ReportsRejectedData['code']; reasons: string[]; reportId?: string };
+
+export interface IngestContext {
+  channel: ChannelValue;
+  /** The input's own id: the partner's event id, or the HTTP request id and item index. */
+  inputRef: string;
+  /** Identifies this input for its rejection record, so the same refused input is recorded once. */
+  rejectionKey: string;
+  original: ReportsRejectedData['original'];
+}
+
+/** Largest refused payload copied into a rejection; bigger ones are described, not copied. */
+export const MAX_REJECTED_PAYLOAD_BYTES = 64 * 1024;
+
+/** The intake decision for one schema-valid report, the same for Kafka and HTTP. */
+export class Ingest {
+  constructor(
+    private readonly store: ReportStore,
+    private readonly providers: Pick<ProviderMaterialiser, 'resolve'>,
+    private readonly notify: () => void,
+  ) {}
+
+  async submit(data: ReportsSubmittedData, ctx: IngestContext): Promise<IngestResult> {
+    const n = normaliseSubmission(data);
+    if (!n.ok) return this.reject(ctx, 'HC_VALIDATION', n.reasons, data.reportId, data.source);
+    const resolution = this.providers.resolve(n.report.host, n.report.ip);
+    const outcome = await this.store.accept(n.report, { channel: ctx.channel, inputRef: ctx.inputRef, resolution });
+    if (outcome.kind === 'conflict') return this.reject(ctx, 'HC_CONFLICT', outcome.reasons, data.reportId, data.source);
+    if (outcome.kind === 'accepted') this.notify();
+    return { status: outcome.kind, report: outcome.report };
+  }
+
+  async reject(ctx: IngestContext, code: ReportsRejectedData['code'], reasons: string[], reportId?: string, source?: string): Promise<IngestResult> {
+    const original = { ...ctx.original };
+    if (original.payload !== undefined) {
+      const size = Buffer.byteLength(JSON.stringify(original.payload) ?? '');
+      if (size > MAX_REJECTED_PAYLOAD_BYTES) {
+        delete original.payload;
+        reasons = [...reasons, `(payload of ${size} bytes not copied into this rejection)`];
+      }
+    }
+    const rejection: Parameters<ReportStore['reject']>[1] = { code, reasons, original };
+    if (reportId !== undefined) rejection.reportId = reportId;
+    if (source !== undefined) rejection.source = source;
+    const { stored } = await this.store.reject(ctx.rejectionKey, rejection);
+    if (stored) this.notify();
+    const result: IngestResult = { status: 'rejected', code, reasons };
+    if (reportId !== undefined) result.reportId = reportId;
+    return result;
+  }
+}

@@ -1,0 +1,282 @@
+import type { Collection, Db } from 'mongodb';
+import { isDuplicateKeyError } from '@hashcheck/errors';
+import {
+  createEvent,
+  ReportsAccepted,
+  ReportsRejected,
+  Topics,
+  type CasesClosedData,
+  type EnforcementEscalatedData,
+  type MatchValue,
+  type NoticesSentData,
+  type ReportsAcceptedData,
+  type ReportsRejectedData,
+} from '@hashcheck/events';
+import { OUTBOX_INDEX, outboxEntry, type CollectionIndexes, type WithOutbox } from '@hashcheck/mongo';
+import type { Resolution } from '@hashcheck/providers';
+import { caseIdOf } from '../domain/case-key';
+import { deterministicUuid } from '../domain/ids';
+import type { NormalisedReport } from '../domain/submission';
+
+export const Collections = { REPORTS: 'reports', CASES: 'cases', REJECTIONS: 'rejections', PROVIDERS: 'providers' } as const;
+
+export type ChannelValue = 'kafka' | 'http';
+
+export interface ReportDocument extends WithOutbox {
+  _id: string;
+  source: string;
+  channel: ChannelValue;
+  url: string;
+  host: string;
+  ip?: string;
+  hashes: NormalisedReport['hashes'];
+  observedAt?: string;
+  reporter?: string;
+  contentType?: NormalisedReport['contentType'];
+  categoryHint?: string;
+  caseKey: string;
+  caseId: string;
+  fingerprint: string;
+  providerId: string | null;
+  providerResolved: boolean;
+  providerResolvedBy?: Resolution['by'];
+  receivedAt: Date;
+  /** The partner's event id (Kafka) or the HTTP request id, for tracing a report back to its input. */
+  inputRef: string;
+  check?: { matched: boolean; matches: MatchValue[]; checkedAt: string };
+  notices: Array<{ noticeId: string; channel: string; sentAt: string; deadlineAt: string; contact: string }>;
+  escalations: Array<{ step: string; stepIndex: number; at: string }>;
+  closed?: { outcome: CasesClosedData['outcome']; closedAt: string; withinDeadline?: boolean; timeToRemovalSeconds?: number };
+}
+
+interface CaseDocument {
+  _id: string;
+  generation: number;
+  caseId: string;
+  open: boolean;
+  openedAt: Date;
+  closedAt?: Date;
+}
+
+export interface RejectionDocument extends WithOutbox {
+  _id: string;
+  reportId?: string;
+  source?: string;
+  code: ReportsRejectedData['code'];
+  reasons: string[];
+  original: ReportsRejectedData['original'];
+  rejectedAt: Date;
+}
+
+export const REPORT_INDEXES: CollectionIndexes[] = [
+  { collection: Collections.REPORTS, indexes: [OUTBOX_INDEX, { key: { caseId: 1 }, name: 'by_case' }, { key: { caseKey: 1 }, name: 'by_case_key' }] },
+  { collection: Collections.CASES, indexes: [{ key: { caseId: 1 }, name: 'by_case_id' }] },
+  { collection: Collections.REJECTIONS, indexes: [OUTBOX_INDEX, { key: { reportId: 1 }, name: 'by_report' }] },
+];
+
+export type AcceptOutcome =
+  | { kind: 'accepted'; report: ReportDocument }
+  | { kind: 'duplicate'; report: ReportDocument }
+  | { kind: 'conflict'; reasons: string[]; report: ReportDocument };
+
+export interface AcceptContext {
+  channel: ChannelValue;
+  inputRef: string;
+  resolution: Resolution | undefined;
+  now?: Date;
+}
+
+export const SERVICE_SOURCE = 'intake';
+
+/**
+ * Reports, the cases they join, and rejections. Every state change that must be announced carries
+ * its event in the same document (embedded outbox); event ids are derived from what happened, so a
+ * replayed input produces the same ids, or nothing.
+ */
+export class ReportStore {
+  readonly reports: Collection<ReportDocument>;
+  readonly cases: Collection<CaseDocument>;
+  readonly rejections: Collection<RejectionDocument>;
+
+  constructor(db: Db) {
+    this.reports = db.collection<ReportDocument>(Collections.REPORTS);
+    this.cases = db.collection<CaseDocument>(Collections.CASES);
+    this.rejections = db.collection<RejectionDocument>(Collections.REJECTIONS);
+  }
+
+  async find(reportId: string): Promise<ReportDocument | null> {
+    return this.reports.findOne({ _id: reportId }, { projection: { outbox: 0 } });
+  }
+
+  /** Whether the accepted event of this report still waits for the relay. */
+  async pendingOutbox(reportId: string): Promise<number> {
+    const doc = await this.reports.findOne({ _id: reportId }, { projection: { outbox: 1 } });
+    return doc?.outbox?.length ?? 0;
+  }
+
+  async accept(report: NormalisedReport, ctx: AcceptContext): Promise<AcceptOutcome> {
+    const existing = await this.find(report.reportId);
+    if (existing) return this.#sameOrConflict(existing, report);
+    const caseId = await this.#joinOrOpenCase(report.caseKey, ctx.now ?? new Date());
+    const receivedAt = ctx.now ?? new Date();
+    const doc: ReportDocument = {
+      _id: report.reportId,
+      source: report.source,
+      channel: ctx.channel,
+      url: report.url,
+      host: report.host,
+      hashes: report.hashes,
+      caseKey: report.caseKey,
+      caseId,
+      fingerprint: report.fingerprint,
+      providerId: ctx.resolution?.providerId ?? null,
+      providerResolved: ctx.resolution !== undefined,
+      receivedAt,
+      inputRef: ctx.inputRef,
+      notices: [],
+      escalations: [],
+    };
+    if (ctx.resolution) doc.providerResolvedBy = ctx.resolution.by;
+    for (const k of ['ip', 'observedAt', 'reporter', 'contentType', 'categoryHint'] as const) {
+      if (report[k] !== undefined) (doc as unknown as Record<string, unknown>)[k] = report[k];
+    }
+    const event = createEvent(ReportsAccepted, {
+      id: deterministicUuid(`reports.accepted:${report.reportId}`),
+      subject: report.reportId,
+      source: SERVICE_SOURCE,
+      occurredAt: receivedAt,
+      data: acceptedData(doc),
+    });
+    doc.outbox = [outboxEntry(Topics.reportsAccepted, event)];
+    try {
+      await this.reports.insertOne(doc);
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+      // The same reportId arrived twice at once (two partitions, or HTTP and Kafka): the first insert won.
+      const winner = await this.find(report.reportId);
+      if (!winner) throw err;
+      return this.#sameOrConflict(winner, report);
+    }
+    const { outbox: _outbox, ...stored } = doc;
+    return { kind: 'accepted', report: stored };
+  }
+
+  #sameOrConflict(existing: ReportDocument, report: NormalisedReport): AcceptOutcome {
+    if (existing.source !== report.source) {
+      return { kind: 'conflict', report: existing, reasons: [`reportId ${report.reportId} is already used by another source; report ids must be unique (prefix them with your partner id)`] };
+    }
+    if (existing.fingerprint !== report.fingerprint) {
+      return { kind: 'conflict', report: existing, reasons: [`reportId ${report.reportId} was already used for a different URL or different hashes`] };
+    }
+    return { kind: 'duplicate', report: existing };
+  }
+
+  /** The open case for this content at this URL, or a new one when there is none (or the last one closed). */
+  async #joinOrOpenCase(caseKey: string, now: Date): Promise<string> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      let current: CaseDocument | null;
+      try {
+        current = await this.cases.findOneAndUpdate(
+          { _id: caseKey },
+          { $setOnInsert: { generation: 1, caseId: caseIdOf(caseKey, 1), open: true, openedAt: now } },
+          { upsert: true, returnDocument: 'after' },
+        );
+      } catch (err) {
+        if (isDuplicateKeyError(err)) continue;
+        throw err;
+      }
+      if (!current) continue;
+      if (current.open) return current.caseId;
+      const next = current.generation + 1;
+      const reopened = await this.cases.findOneAndUpdate(
+        { _id: caseKey, generation: current.generation, open: false },
+        { $set: { generation: next, caseId: caseIdOf(caseKey, next), open: true, openedAt: now }, $unset: { closedAt: '' } },
+        { returnDocument: 'after' },
+      );
+      if (reopened) return reopened.caseId;
+    }
+    throw new Error(`could not open or join the case ${caseKey}`);
+  }
+
+  /** Stores a rejection and its event once per key; the same refused input seen again changes nothing. */
+  async reject(key: string, rejection: Omit<RejectionDocument, '_id' | 'rejectedAt' | 'outbox'>, now = new Date()): Promise<{ stored: boolean }> {
+    const data: ReportsRejectedData = {
+      code: rejection.code,
+      reasons: rejection.reasons.map((r) => r.slice(0, 2000)).slice(0, 100),
+      original: rejection.original,
+      rejectedAt: now.toISOString(),
+    };
+    if (rejection.reportId !== undefined) data.reportId = rejection.reportId.slice(0, 500);
+    if (rejection.source !== undefined) data.source = rejection.source.slice(0, 200);
+    const subject = data.reportId ?? rejection.original.eventId ?? key;
+    const event = createEvent(ReportsRejected, { id: deterministicUuid(`reports.rejected:${key}`), subject: subject.slice(0, 500), source: SERVICE_SOURCE, occurredAt: now, data });
+    try {
+      await this.rejections.insertOne({ _id: key, ...rejection, reasons: data.reasons, rejectedAt: now, outbox: [outboxEntry(Topics.reportsRejected, event)] });
+      return { stored: true };
+    } catch (err) {
+      if (isDuplicateKeyError(err)) return { stored: false };
+      throw err;
+    }
+  }
+
+  async latestRejection(reportId: string): Promise<RejectionDocument | null> {
+    return this.rejections.findOne({ reportId }, { sort: { rejectedAt: -1 }, projection: { outbox: 0 } });
+  }
+
+  // What the rest of the pipeline did, as intake learns it from their events. Each update is idempotent.
+
+  async recordCheck(reportId: string, matched: boolean, matches: MatchValue[], checkedAt: string): Promise<void> {
+    await this.reports.updateOne(
+      { _id: reportId, $or: [{ check: { $exists: false } }, { 'check.checkedAt': { $lte: checkedAt } }] },
+      { $set: { check: { matched, matches, checkedAt } } },
+    );
+  }
+
+  async recordNotice(data: NoticesSentData): Promise<void> {
+    for (const item of data.items) {
+      await this.reports.updateOne(
+        { _id: item.reportId, 'notices.noticeId': { $ne: data.noticeId } },
+        { $push: { notices: { noticeId: data.noticeId, channel: data.channel, sentAt: data.sentAt, deadlineAt: item.deadlineAt, contact: data.contact } } },
+      );
+    }
+  }
+
+  async recordEscalation(data: EnforcementEscalatedData, at: string): Promise<void> {
+    await this.reports.updateMany(
+      { caseId: data.caseId, 'escalations.stepIndex': { $ne: data.stepIndex } },
+      { $push: { escalations: { step: data.step, stepIndex: data.stepIndex, at: data.decidedAt ?? at } } },
+    );
+  }
+
+  /** A closed case stops collecting reports: the next report of the content at that URL opens a new one. */
+  async recordCaseClosed(data: CasesClosedData, at: string): Promise<void> {
+    const closedAt = data.closedAt ?? at;
+    await this.cases.updateOne({ caseId: data.caseId, open: true }, { $set: { open: false, closedAt: new Date(closedAt) } });
+    const closed: NonNullable<ReportDocument['closed']> = { outcome: data.outcome, closedAt };
+    if (data.withinDeadline !== undefined) closed.withinDeadline = data.withinDeadline;
+    if (data.timeToRemovalSeconds !== undefined) closed.timeToRemovalSeconds = data.timeToRemovalSeconds;
+    await this.reports.updateMany({ caseId: data.caseId }, { $set: { closed } });
+  }
+}
+
+export function acceptedData(doc: ReportDocument): ReportsAcceptedData {
+  const data: ReportsAcceptedData = {
+    reportId: doc._id,
+    source: doc.source,
+    channel: doc.channel,
+    url: doc.url,
+    host: doc.host,
+    providerId: doc.providerId,
+    providerResolved: doc.providerResolved,
+    hashes: doc.hashes,
+    receivedAt: doc.receivedAt.toISOString(),
+    caseKey: doc.caseKey,
+    caseId: doc.caseId,
+  };
+  if (doc.ip !== undefined) data.ip = doc.ip;
+  if (doc.observedAt !== undefined) data.observedAt = doc.observedAt;
+  if (doc.reporter !== undefined) data.reporter = doc.reporter;
+  if (doc.contentType !== undefined) data.contentType = doc.contentType;
+  if (doc.categoryHint !== undefined) data.categoryHint = doc.categoryHint;
+  return data;
+}
