@@ -47,51 +47,61 @@ export function jaroszWindowSize(oldDimension: number, newDimension: number): nu
   return Math.trunc((oldDimension + 2 * newDimension - 1) / (2 * newDimension));
 }
 
-// `box1DFloat`: running-sum box filter whose window shrinks at both ends instead of padding.
-function box1D(
-  input: Float32Array,
-  output: Float32Array,
-  offset: number,
-  length: number,
-  stride: number,
-  fullWindowSize: number,
-): void {
+// The reference's `box1DFloat` is a running-sum box filter whose window shrinks at both ends
+// instead of padding: phase 1 accumulates without output, phase 2 writes with a growing window,
+// phase 3 slides the full window, phase 4 writes with a shrinking one. Both passes below do exactly
+// its float operations in its order for every row / column, only scheduled differently.
+
+const ROW_GROUP = 8;
+
+/**
+ * `box1DFloat` along each row. A row is one long chain of dependent float additions, so eight rows
+ * are advanced together to let the CPU overlap them; memory is still read sequentially.
+ */
+function boxAlongRows(input: Float32Array, output: Float32Array, rows: number, cols: number, fullWindowSize: number): void {
   const halfWindowSize = Math.trunc((fullWindowSize + 2) / 2);
   const phase1 = halfWindowSize - 1;
   const phase2 = fullWindowSize - halfWindowSize + 1;
-  const phase3 = length - fullWindowSize;
+  const phase3 = cols - fullWindowSize;
   const phase4 = halfWindowSize - 1;
-  let li = offset;
-  let ri = offset;
-  let oi = offset;
-  let sum = 0;
-  let windowSize = 0;
-  for (let i = 0; i < phase1; i++) {
-    sum = fr(sum + input[ri]!);
-    windowSize++;
-    ri += stride;
-  }
-  for (let i = 0; i < phase2; i++) {
-    sum = fr(sum + input[ri]!);
-    windowSize++;
-    output[oi] = sum / windowSize;
-    ri += stride;
-    oi += stride;
-  }
-  for (let i = 0; i < phase3; i++) {
-    sum = fr(sum + input[ri]!);
-    sum = fr(sum - input[li]!);
-    output[oi] = sum / windowSize;
-    li += stride;
-    ri += stride;
-    oi += stride;
-  }
-  for (let i = 0; i < phase4; i++) {
-    sum = fr(sum - input[li]!);
-    windowSize--;
-    output[oi] = sum / windowSize;
-    li += stride;
-    oi += stride;
+  // Float32Array storage rounds every running sum to float, as the reference's `float sum`.
+  const sums = new Float32Array(ROW_GROUP);
+  const bases = new Int32Array(ROW_GROUP);
+  for (let r0 = 0; r0 < rows; r0 += ROW_GROUP) {
+    const g = Math.min(ROW_GROUP, rows - r0);
+    sums.fill(0);
+    for (let k = 0; k < g; k++) bases[k] = (r0 + k) * cols;
+    let ri = 0;
+    let li = 0;
+    let oi = 0;
+    let windowSize = 0;
+    for (let i = 0; i < phase1; i++, ri++) {
+      for (let k = 0; k < g; k++) sums[k] += input[bases[k]! + ri]!;
+      windowSize++;
+    }
+    for (let i = 0; i < phase2; i++, ri++, oi++) {
+      windowSize++;
+      for (let k = 0; k < g; k++) {
+        const b = bases[k]!;
+        sums[k] += input[b + ri]!;
+        output[b + oi] = sums[k]! / windowSize;
+      }
+    }
+    for (let i = 0; i < phase3; i++, ri++, li++, oi++) {
+      for (let k = 0; k < g; k++) {
+        const b = bases[k]!;
+        sums[k] = fr(sums[k]! + input[b + ri]!) - input[b + li]!;
+        output[b + oi] = sums[k]! / windowSize;
+      }
+    }
+    for (let i = 0; i < phase4; i++, li++, oi++) {
+      windowSize--;
+      for (let k = 0; k < g; k++) {
+        const b = bases[k]!;
+        sums[k] -= input[b + li]!;
+        output[b + oi] = sums[k]! / windowSize;
+      }
+    }
   }
 }
 
@@ -109,8 +119,50 @@ export function jaroszFilter(
   passes = PDQ_NUM_JAROSZ_XY_PASSES,
 ): void {
   for (let p = 0; p < passes; p++) {
-    for (let i = 0; i < rows; i++) box1D(buffer1, buffer2, i * cols, cols, 1, windowAlongRows);
-    for (let j = 0; j < cols; j++) box1D(buffer2, buffer1, j, rows, cols, windowAlongCols);
+    boxAlongRows(buffer1, buffer2, rows, cols, windowAlongRows);
+    boxAlongColumns(buffer2, buffer1, rows, cols, windowAlongCols);
+  }
+}
+
+/**
+ * `box1DFloat` down every column at once, walking the image row by row: the columns are independent
+ * chains, and memory is read sequentially instead of striding down one column at a time.
+ */
+function boxAlongColumns(input: Float32Array, output: Float32Array, rows: number, cols: number, fullWindowSize: number): void {
+  const halfWindowSize = Math.trunc((fullWindowSize + 2) / 2);
+  const phase1 = halfWindowSize - 1;
+  const phase2 = fullWindowSize - halfWindowSize + 1;
+  const phase3 = rows - fullWindowSize;
+  const phase4 = halfWindowSize - 1;
+  const sums = new Float32Array(cols);
+  let ri = 0;
+  let li = 0;
+  let oi = 0;
+  let windowSize = 0;
+  for (let i = 0; i < phase1; i++, ri += cols) {
+    for (let j = 0; j < cols; j++) sums[j] += input[ri + j]!;
+    windowSize++;
+  }
+  for (let i = 0; i < phase2; i++, ri += cols, oi += cols) {
+    windowSize++;
+    for (let j = 0; j < cols; j++) {
+      sums[j] += input[ri + j]!;
+      output[oi + j] = sums[j]! / windowSize;
+    }
+  }
+  for (let i = 0; i < phase3; i++, ri += cols, li += cols, oi += cols) {
+    for (let j = 0; j < cols; j++) {
+      const s = fr(sums[j]! + input[ri + j]!) - input[li + j]!;
+      sums[j] = s;
+      output[oi + j] = sums[j]! / windowSize;
+    }
+  }
+  for (let i = 0; i < phase4; i++, li += cols, oi += cols) {
+    windowSize--;
+    for (let j = 0; j < cols; j++) {
+      sums[j] -= input[li + j]!;
+      output[oi + j] = sums[j]! / windowSize;
+    }
   }
 }
 

@@ -102,6 +102,27 @@ class Digests {
 }
 
 /**
+ * Digests of a file with the same chunked read loop as {@link hashFile}, for any set of algorithms
+ * (benchmarks compare single algorithms with sha256sum / md5sum). Throws fs errors.
+ */
+export function digestFile(path: string, algorithms: readonly string[], chunkBytes = DEFAULT_CHUNK): Record<string, string> {
+  const hashes = algorithms.map((a) => createHash(a));
+  const fd = openSync(path, constants.O_RDONLY);
+  try {
+    const buf = Buffer.allocUnsafe(chunkBytes);
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      const chunk = buf.subarray(0, n);
+      for (const h of hashes) h.update(chunk);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return Object.fromEntries(algorithms.map((a, i) => [a, hashes[i]!.digest('hex')]));
+}
+
+/**
  * Hash one file in a single read pass: MD5, SHA-1 and SHA-256 over a streamed read, and PDQ when the
  * first bytes say it is an image (then the file is kept in memory for the decoder). Never throws for
  * problems with the file itself: those come back as `{ ok: false }`.

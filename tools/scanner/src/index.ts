@@ -11,7 +11,7 @@ export {
   retryDelayMs,
 } from './api-client';
 export type { CheckItem, CheckType, Checker, HttpOptions, ItemResult, ListMatch, RetryPolicy } from './api-client';
-export { DEFAULT_MAX_IMAGE_BYTES, FileErrorCode, changeDuringRead, hashFile } from './file-hasher';
+export { DEFAULT_MAX_IMAGE_BYTES, FileErrorCode, changeDuringRead, digestFile, hashFile } from './file-hasher';
 export type { FileError, FileHashes, HashFileOptions, HashOutcome } from './file-hasher';
 export { HASH_CSV_HEADER, runHashCommand } from './hash-command';
 export { ProgressDisplay, computeRates, formatDuration, newProgressStats, progressLine } from './progress';

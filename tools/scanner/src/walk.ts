@@ -14,6 +14,15 @@ export type WalkEntry =
   | { readonly kind: 'skipped'; readonly path: string; readonly reason: 'symlink' | 'special' | 'excluded' | 'loop' }
   | { readonly kind: 'error'; readonly path: string; readonly error: FileError };
 
+// Node decodes directory entries as UTF-8; a name that is not valid UTF-8 comes back with U+FFFD
+// and cannot be opened under that name. Say so instead of "no longer exists".
+function nameError(err: unknown, path: string): FileError {
+  if ((err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT' && path.includes('\uFFFD')) {
+    return { code: FileErrorCode.WALK_FAILED, message: `${path}: file name is not valid UTF-8 and cannot be opened; not scanned` };
+  }
+  return fileErrorFromFs(err, path);
+}
+
 function isExcluded(path: string, exclude: readonly string[]): boolean {
   return exclude.some((e) => path === e || path.startsWith(e.endsWith(sep) ? e : e + sep));
 }
@@ -51,7 +60,7 @@ export async function* walk(roots: readonly string[], options: WalkOptions = {})
         }
       }
     } catch (err) {
-      yield { kind: 'error', path, error: fileErrorFromFs(err, path) };
+      yield { kind: 'error', path, error: nameError(err, path) };
       return;
     }
     if (st.isFile()) {
@@ -97,7 +106,7 @@ export async function* walk(roots: readonly string[], options: WalkOptions = {})
           if (s.isFile()) yield { kind: 'file', path: child, size: s.size, mtimeMs: s.mtimeMs };
           else yield* visit(child, false);
         } catch (err) {
-          yield { kind: 'error', path: child, error: fileErrorFromFs(err, child) };
+          yield { kind: 'error', path: child, error: nameError(err, child) };
         }
       } else {
         yield* visit(child, n.link);

@@ -98,6 +98,12 @@ test('walk: sorted, regular files only, symlinks and specials skipped, excludes 
   const followed: string[] = [];
   for await (const e of walk([dir], { followSymlinks: true })) if (e.kind === 'file') followed.push(e.path.slice(dir.length + 1));
   assert.deepEqual(followed, ['a/1.txt', 'a/2.txt', 'b/deep/z', 'skip-me/q'], 'a is reached through the link too but walked once');
+  // A name that is not UTF-8 cannot be opened through a JS string: it must show up as an error.
+  writeFileSync(Buffer.concat([Buffer.from(join(dir, 'a') + '/'), Buffer.from([0x66, 0xff, 0x6f])]), 'hidden');
+  const withBadName: WalkEntry[] = [];
+  for await (const e of walk([join(dir, 'a')])) withBadName.push(e);
+  const bad = withBadName.find((e) => e.kind === 'error');
+  assert.ok(bad && bad.kind === 'error' && /not valid UTF-8/.test(bad.error.message), JSON.stringify(withBadName));
   const missing: WalkEntry[] = [];
   for await (const e of walk([join(dir, 'nope')])) missing.push(e);
   assert.equal(missing[0]?.kind, 'error');
