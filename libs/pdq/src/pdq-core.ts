@@ -76,14 +76,14 @@ function boxAlongRows(input: Float32Array, output: Float32Array, rows: number, c
     let oi = 0;
     let windowSize = 0;
     for (let i = 0; i < phase1; i++, ri++) {
-      for (let k = 0; k < g; k++) sums[k] += input[bases[k]! + ri]!;
+      for (let k = 0; k < g; k++) sums[k] = sums[k]! + input[bases[k]! + ri]!;
       windowSize++;
     }
     for (let i = 0; i < phase2; i++, ri++, oi++) {
       windowSize++;
       for (let k = 0; k < g; k++) {
         const b = bases[k]!;
-        sums[k] += input[b + ri]!;
+        sums[k] = sums[k]! + input[b + ri]!;
         output[b + oi] = sums[k]! / windowSize;
       }
     }
@@ -98,7 +98,7 @@ function boxAlongRows(input: Float32Array, output: Float32Array, rows: number, c
       windowSize--;
       for (let k = 0; k < g; k++) {
         const b = bases[k]!;
-        sums[k] -= input[b + li]!;
+        sums[k] = sums[k]! - input[b + li]!;
         output[b + oi] = sums[k]! / windowSize;
       }
     }
@@ -140,13 +140,13 @@ function boxAlongColumns(input: Float32Array, output: Float32Array, rows: number
   let oi = 0;
   let windowSize = 0;
   for (let i = 0; i < phase1; i++, ri += cols) {
-    for (let j = 0; j < cols; j++) sums[j] += input[ri + j]!;
+    for (let j = 0; j < cols; j++) sums[j] = sums[j]! + input[ri + j]!;
     windowSize++;
   }
   for (let i = 0; i < phase2; i++, ri += cols, oi += cols) {
     windowSize++;
     for (let j = 0; j < cols; j++) {
-      sums[j] += input[ri + j]!;
+      sums[j] = sums[j]! + input[ri + j]!;
       output[oi + j] = sums[j]! / windowSize;
     }
   }
@@ -160,7 +160,7 @@ function boxAlongColumns(input: Float32Array, output: Float32Array, rows: number
   for (let i = 0; i < phase4; i++, li += cols, oi += cols) {
     windowSize--;
     for (let j = 0; j < cols; j++) {
-      sums[j] -= input[li + j]!;
+      sums[j] = sums[j]! - input[li + j]!;
       output[oi + j] = sums[j]! / windowSize;
     }
   }
