@@ -1,0 +1,47 @@
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ErrorCode, HashCheckError } from '@hashcheck/errors';
+import { Scope, secretMatches, sha256, type ScopeValue } from '../domain/api-keys';
+import type { KeyStore, Principal } from '../store/keys';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    enforcementCaller?: Principal;
+  }
+  interface FastifyInstance {
+    /** A preHandler admitting keys of any of these scopes (admin is always admitted). */
+    enforcementAuth: (...scopes: ScopeValue[]) => (request: FastifyRequest) => Promise<void>;
+  }
+}
+
+export interface AuthOptions {
+  keys: KeyStore;
+  /** The bootstrap administrator key from configuration, if any. */
+  adminKey?: string;
+}
+
+/**
+ * Bearer keys. Provider keys act only on their own provider's notices; hotline keys decide
+ * disputes; regulator keys decide escalation steps and set deadline orders; admin keys issue keys.
+ */
+export const authPlugin = fp<AuthOptions>(
+  async (app: FastifyInstance, opts) => {
+    const adminHash = opts.adminKey ? sha256(opts.adminKey) : undefined;
+    app.decorateRequest('enforcementCaller', undefined);
+    app.decorate('enforcementAuth', (...scopes: ScopeValue[]) => async (request: FastifyRequest) => {
+      const header = request.headers.authorization;
+      const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+      if (!m) throw new HashCheckError(ErrorCode.UNAUTHORIZED, 'send an API key: Authorization: Bearer <key>');
+      const key = m[1]!;
+      let principal: Principal | undefined;
+      if (adminHash && secretMatches(key, adminHash)) principal = { keyId: 'bootstrap', scope: Scope.ADMIN, providerId: null, label: 'admin' };
+      else principal = await opts.keys.authenticate(key);
+      if (!principal) throw new HashCheckError(ErrorCode.UNAUTHORIZED, 'unknown or revoked API key');
+      if (principal.scope !== Scope.ADMIN && !scopes.includes(principal.scope)) {
+        throw new HashCheckError(ErrorCode.FORBIDDEN, `this API key (${principal.scope}) may not do this; needs ${scopes.join(' or ')}`);
+      }
+      request.enforcementCaller = principal;
+    });
+  },
+  { name: 'enforcement-auth' },
+);

@@ -1,0 +1,192 @@
+import type { FastifyInstance } from 'fastify';
+import type { Filter } from 'mongodb';
+import { Type } from '@hashcheck/config';
+import { ErrorCode, HashCheckError } from '@hashcheck/errors';
+import { toNdjson } from '@hashcheck/evidence';
+import type { App } from '@hashcheck/http';
+import { Scope } from '../domain/api-keys';
+import { CaseStatus, DisputeDecision, OfficerDecision } from '../domain/case';
+import { parseDuration } from '../domain/duration';
+import type { EnforcementService } from '../service';
+import type { CaseDocument } from '../store/cases';
+import type { OrderStore } from '../store/orders';
+import { CaseIdParam, CaseView, caseView, DisputeIdParam, ErrorBody } from './views';
+
+
+/** Hotline and regulator: cases, evidence, disputes, officer decisions, deadline orders. */
+export async function staffRoutes(app: App, opts: { service: EnforcementService; orders: OrderStore }): Promise<void> {
+  const fastify = app as unknown as FastifyInstance;
+  const { service, orders } = opts;
+  const staff = fastify.enforcementAuth(Scope.HOTLINE, Scope.REGULATOR);
+  const label = (req: { enforcementCaller?: { label: string } }): string => req.enforcementCaller!.label;
+
+  app.get('/v1/cases', {
+    preHandler: staff,
+    schema: {
+      summary: 'List cases',
+      tags: ['cases'],
+      security: [{ bearer: [] }],
+      querystring: Type.Object({
+        status: Type.Optional(Type.Union(Object.values(CaseStatus).map((v) => Type.Literal(v)))),
+        providerId: Type.Optional(Type.String({ maxLength: 64 })),
+        limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+      }, { additionalProperties: false }),
+      response: { 200: Type.Object({ cases: Type.Array(CaseView) }) },
+    },
+  }, async (req) => {
+    const filter: Record<string, unknown> = {};
+    if (req.query.status) filter.status = req.query.status;
+    if (req.query.providerId) filter.providerId = req.query.providerId;
+    const cases = await service.deps.cases.find(filter as Filter<CaseDocument>, req.query.limit);
+    const now = service.clock.now();
+    return { cases: cases.map((c) => caseView(c, now)) };
+  });
+
+  app.get('/v1/cases/:caseId', {
+    preHandler: staff,
+    schema: { summary: 'One case, with its escalation steps and accrued penalty', tags: ['cases'], security: [{ bearer: [] }], params: CaseIdParam, response: { 200: CaseView, 404: ErrorBody } },
+  }, async (req) => {
+    const s = await service.deps.cases.get(req.params.caseId);
+    if (!s) throw new HashCheckError(ErrorCode.NOT_FOUND, `no case ${req.params.caseId}`);
+    return caseView(s, service.clock.now());
+  });
+
+  app.get('/v1/cases/:caseId/evidence', {
+    preHandler: staff,
+    schema: {
+      summary: 'The evidence file of a case (NDJSON, one hash-chained entry per line)',
+      description: 'Check it with `hashcheck evidence verify FILE`. Headers x-evidence-head and x-evidence-count anchor the file.',
+      tags: ['cases'],
+      security: [{ bearer: [] }],
+      params: CaseIdParam,
+      response: { 200: Type.String({ description: 'application/x-ndjson' }), 404: ErrorBody },
+    },
+  }, async (req, reply) => {
+    const ev = await service.deps.cases.evidence(req.params.caseId);
+    if (!ev) throw new HashCheckError(ErrorCode.NOT_FOUND, `no case ${req.params.caseId}`);
+    return reply
+      .header('content-type', 'application/x-ndjson; charset=utf-8')
+      .header('content-disposition', `attachment; filename="case-${req.params.caseId.replace(/[^A-Za-z0-9._-]/g, '_')}.evidence.ndjson"`)
+      .header('x-evidence-head', ev.head?.hash ?? '')
+      .header('x-evidence-count', String(ev.head?.seq ?? 0))
+      .send(toNdjson(ev.entries));
+  });
+
+  app.post('/v1/cases/:caseId/decisions', {
+    preHandler: fastify.enforcementAuth(Scope.REGULATOR),
+    schema: {
+      summary: 'A case officer decides on the escalation step awaiting a decision',
+      description: 'issue: the step is issued now (an order subject to a penalty is dated now); skip: go on to the next step; defer: propose the same step again at `until`.',
+      tags: ['regulator'],
+      security: [{ bearer: [] }],
+      params: CaseIdParam,
+      body: Type.Object({
+        stepIndex: Type.Integer({ minimum: 0 }),
+        decision: Type.Union([Type.Literal(OfficerDecision.ISSUE), Type.Literal(OfficerDecision.SKIP), Type.Literal(OfficerDecision.DEFER)]),
+        until: Type.Optional(Type.String({ format: 'date-time' })),
+        note: Type.Optional(Type.String({ maxLength: 2000 })),
+      }, { additionalProperties: false }),
+      response: { 200: CaseView, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+    },
+  }, async (req) => {
+    const s = await service.officerDecision(req.params.caseId, label(req), req.body);
+    return caseView(s, service.clock.now());
+  });
+
+  app.get('/v1/disputes', {
+    preHandler: staff,
+    schema: {
+      summary: 'Disputes awaiting a hotline decision',
+      tags: ['hotline'],
+      security: [{ bearer: [] }],
+      response: { 200: Type.Object({ disputes: Type.Array(Type.Object({ disputeId: Type.String(), caseId: Type.String(), providerId: Type.Union([Type.String(), Type.Null()]), noticeId: Type.Union([Type.String(), Type.Null()]), openedAt: Type.String(), openedBy: Type.String() })) }) },
+    },
+  }, async () => {
+    const cases = await service.deps.cases.find({ status: CaseStatus.DISPUTED } as Filter<CaseDocument>);
+    return {
+      disputes: cases.flatMap((c) => c.disputes.filter((d) => d.decision === null).map((d) => ({ disputeId: d.id, caseId: c.id, providerId: c.providerId, noticeId: d.noticeId, openedAt: d.openedAt.toISOString(), openedBy: d.openedBy }))),
+    };
+  });
+
+  app.post('/v1/disputes/:disputeId/decision', {
+    preHandler: fastify.enforcementAuth(Scope.HOTLINE),
+    schema: {
+      summary: 'The hotline decides a dispute',
+      description: 'false-positive: hash-check is asked to retract the matched hashes and every open case on them closes as a false positive. rejected: the clock resumes with the paused time added.',
+      tags: ['hotline'],
+      security: [{ bearer: [] }],
+      params: DisputeIdParam,
+      body: Type.Object({ decision: Type.Union([Type.Literal(DisputeDecision.FALSE_POSITIVE), Type.Literal(DisputeDecision.REJECTED)]), note: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ disputeId: Type.String(), case: CaseView, sweptCases: Type.Integer() }), 404: ErrorBody, 409: ErrorBody },
+    },
+  }, async (req) => {
+    const r = await service.decideDispute(req.params.disputeId, label(req), req.body);
+    return { disputeId: req.params.disputeId, case: caseView(r.state, service.clock.now()), sweptCases: r.sweptCases };
+  });
+
+  const OrderView = Type.Object({ reference: Type.String(), providerId: Type.String(), deadlineSeconds: Type.Number(), validFrom: Type.String(), validUntil: Type.Union([Type.String(), Type.Null()]), createdBy: Type.String() });
+  const orderView = (o: { _id: string; providerId: string; deadlineMs: number; validFrom: Date; validUntil: Date | null; createdBy: string }) => ({
+    reference: o._id, providerId: o.providerId, deadlineSeconds: o.deadlineMs / 1000, validFrom: o.validFrom.toISOString(), validUntil: o.validUntil?.toISOString() ?? null, createdBy: o.createdBy,
+  });
+
+  app.get('/v1/regulator/orders', {
+    preHandler: staff,
+    schema: { summary: 'Deadline orders', tags: ['regulator'], security: [{ bearer: [] }], response: { 200: Type.Object({ orders: Type.Array(OrderView) }) } },
+  }, async () => ({ orders: (await orders.list()).map(orderView) }));
+
+  app.put('/v1/regulator/orders/:reference', {
+    preHandler: fastify.enforcementAuth(Scope.REGULATOR),
+    schema: {
+      summary: 'Set a provider\'s removal deadline by order (e.g. 1 hour)',
+      description: 'Applies to notices sent while the order is in force; an order stricter than a notice\'s own deadline binds.',
+      tags: ['regulator'],
+      security: [{ bearer: [] }],
+      params: Type.Object({ reference: Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9][A-Za-z0-9._/:-]*$' }) }),
+      body: Type.Object({
+        providerId: Type.String({ minLength: 2, maxLength: 64, pattern: '^[a-z0-9][a-z0-9-]*[a-z0-9]$' }),
+        deadline: Type.String({ minLength: 1, maxLength: 20, description: 'e.g. 1h, 30m' }),
+        validFrom: Type.Optional(Type.String({ format: 'date-time' })),
+        validUntil: Type.Optional(Type.String({ format: 'date-time' })),
+      }, { additionalProperties: false }),
+      response: { 200: OrderView, 400: ErrorBody },
+    },
+  }, async (req) => {
+    let deadlineMs: number;
+    try {
+      deadlineMs = parseDuration(req.body.deadline);
+    } catch (err) {
+      throw new HashCheckError(ErrorCode.VALIDATION, (err as Error).message);
+    }
+    if (deadlineMs < 60_000) throw new HashCheckError(ErrorCode.VALIDATION, 'a deadline order must give at least one minute');
+    const now = service.clock.now();
+    const doc = await orders.put({
+      providerId: req.body.providerId, deadlineMs, reference: req.params.reference,
+      validFrom: req.body.validFrom ? new Date(req.body.validFrom) : now,
+      validUntil: req.body.validUntil ? new Date(req.body.validUntil) : null,
+      createdBy: label(req),
+    }, now);
+    return orderView(doc);
+  });
+
+  app.delete('/v1/regulator/orders/:reference', {
+    preHandler: fastify.enforcementAuth(Scope.REGULATOR),
+    schema: { summary: 'Withdraw a deadline order', tags: ['regulator'], security: [{ bearer: [] }], params: Type.Object({ reference: Type.String({ minLength: 1, maxLength: 200 }) }), response: { 204: Type.Null(), 404: ErrorBody } },
+  }, async (req, reply) => {
+    if (!(await orders.remove(req.params.reference))) throw new HashCheckError(ErrorCode.NOT_FOUND, `no order ${req.params.reference}`);
+    return reply.status(204).send(null);
+  });
+
+  app.get('/v1/policy/:providerId', {
+    preHandler: staff,
+    schema: {
+      summary: 'The removal deadline that applies to a provider now',
+      tags: ['regulator'],
+      security: [{ bearer: [] }],
+      params: Type.Object({ providerId: Type.String({ minLength: 1, maxLength: 64 }) }),
+      response: { 200: Type.Object({ providerId: Type.String(), deadlineSeconds: Type.Number(), source: Type.String(), reference: Type.Union([Type.String(), Type.Null()]) }) },
+    },
+  }, async (req) => {
+    const p = await service.policyFor(req.params.providerId, service.clock.now());
+    return { providerId: req.params.providerId, deadlineSeconds: p.ms / 1000, source: p.source, reference: p.reference ?? null };
+  });
+}

@@ -1,0 +1,279 @@
+import type { Collection, Db, Filter } from 'mongodb';
+import { ErrorCode, HashCheckError, isDuplicateKeyError } from '@hashcheck/errors';
+import { appendEntries, redactEntry, type ChainHead, type EvidenceEntry } from '@hashcheck/evidence';
+import { OUTBOX_INDEX, type CollectionIndexes, type OutboxEntry, type WithOutbox } from '@hashcheck/mongo';
+import { newCase, type CaseEffect, type CaseState, type Decision } from '../domain/case';
+
+/**
+ * Storage of cases, built on the one write that is atomic on every server we run on: inserting a
+ * document with a new `_id`.
+ *
+ * Why not update one document with a version guard? FerretDB 1.24 (the local MongoDB-wire
+ * server, SQLite backend) applies an update by reading the document, changing it in memory and
+ * writing it back by `_id`, outside one transaction. Concurrent updates of one document are lost
+ * (50 parallel `$inc` gave 29), and a conditional update or findOneAndUpdate does not exclude a
+ * second writer (12 of 20 concurrent claims "won"). Inserting a duplicate `_id` fails reliably.
+ *
+ * So every change of a case is a new immutable record `<caseId>@<seq>` in `case_log`, holding
+ * the state after the change, the evidence entries it appends and the events it emits (the
+ * embedded outbox). Two writers that read the same `seq` both try to insert `seq + 1`; exactly
+ * one succeeds and the other decides again on the new state. That is what makes a timer fire
+ * once however many instances poll it, keeps the evidence chain from forking, and keeps the
+ * state, its evidence and its events all-or-nothing. The outbox relay is the only other writer
+ * of a record (it removes published entries), so nothing it does can be undone by a case write.
+ *
+ * `cases` is a view: the latest record's state per case, for queries (by notice, dispute, hash,
+ * status, due time). Writers refresh it after inserting a record and re-check for a newer record
+ * afterwards, so it converges on the latest state; decisions never trust it, they read the log.
+ */
+export const CASES = 'cases';
+export const CASE_LOG = 'case_log';
+export const TIMER_CLAIMS = 'timer_claims';
+
+export type StoredState = Omit<CaseState, 'id'>;
+
+export interface CaseRecord extends WithOutbox {
+  _id: string;
+  caseId: string;
+  seq: number;
+  at: Date;
+  /** The input that made this change (for the audit trail). */
+  input: string;
+  state: StoredState;
+  /** The evidence entries this change appended. */
+  evidence: EvidenceEntry[];
+  /** The chain head after this change. */
+  evidenceHead: ChainHead | null;
+  anonymisedAt?: Date | null;
+}
+
+/** The query view: one document per case, the state of its latest record. */
+export interface CaseDocument extends StoredState {
+  _id: string;
+  seq: number;
+  evidenceHead: ChainHead | null;
+  /** Set by the retention job; a later record drops it, so the job visits the case again. */
+  anonymisedAt?: Date | null;
+}
+
+/** One instance's reservation of the timer of one record; `attempt` grows when a lease lapses. */
+export interface TimerClaim {
+  _id: string;
+  caseId: string;
+  seq: number;
+  attempt: number;
+  owner: string;
+  claimedAt: Date;
+  leaseUntil: Date;
+}
+
+export const CASE_INDEXES: CollectionIndexes[] = [
+  {
+    collection: CASES,
+    indexes: [
+      { key: { dueAt: 1 }, name: 'timer_due' },
+      { key: { 'notices.noticeId': 1 }, name: 'by_notice' },
+      { key: { 'disputes.id': 1 }, name: 'by_dispute' },
+      { key: { hashes: 1 }, name: 'by_hash' },
+      { key: { caseKey: 1 }, name: 'by_case_key' },
+      { key: { reportIds: 1 }, name: 'by_report' },
+      { key: { providerId: 1, status: 1 }, name: 'by_provider_status' },
+      { key: { status: 1, closedAt: 1 }, name: 'by_closed' },
+    ],
+  },
+  { collection: CASE_LOG, indexes: [{ key: { caseId: 1, seq: 1 }, name: 'by_case_seq' }, OUTBOX_INDEX] },
+  { collection: TIMER_CLAIMS, indexes: [{ key: { caseId: 1, seq: 1 }, name: 'by_case_seq' }] },
+];
+
+export const recordId = (caseId: string, seq: number): string => `${caseId}@${seq}`;
+const claimId = (caseId: string, seq: number, attempt: number): string => `${caseId}@${seq}#${attempt}`;
+
+const STATE_KEYS = Object.keys(newCase('', '', new Date(0))).filter((k) => k !== 'id') as Array<keyof StoredState>;
+
+export function stateOf(id: string, stored: Partial<StoredState>): CaseState {
+  const base = newCase(id, stored.caseKey ?? '', stored.createdAt ?? new Date(0));
+  const picked: Record<string, unknown> = {};
+  for (const k of STATE_KEYS) if (stored[k] !== undefined) picked[k] = stored[k];
+  return { ...base, ...picked, id } as CaseState;
+}
+
+function stored(s: CaseState): StoredState {
+  const { id: _id, ...rest } = s;
+  return rest;
+}
+
+export type ToOutbox = (state: CaseState, effects: readonly CaseEffect[], at: Date) => OutboxEntry[];
+
+export interface ApplyResult {
+  decision: Decision;
+  /** The state after the decision (or as found when nothing changed). */
+  state: CaseState | undefined;
+  /** Evidence entries appended by this change. */
+  appended: EvidenceEntry[];
+  seq: number;
+}
+
+const MAX_ATTEMPTS = 25;
+
+export class CaseStore {
+  readonly coll: Collection<CaseDocument>;
+  readonly log: Collection<CaseRecord>;
+  readonly claims: Collection<TimerClaim>;
+
+  constructor(db: Db, private readonly toOutbox: ToOutbox, private readonly afterWrite: () => void = () => undefined) {
+    this.coll = db.collection<CaseDocument>(CASES);
+    this.log = db.collection<CaseRecord>(CASE_LOG);
+    this.claims = db.collection<TimerClaim>(TIMER_CLAIMS);
+  }
+
+  /** The latest record of a case: from the view's sequence number, then forward while newer ones exist. */
+  async latest(caseId: string): Promise<CaseRecord | undefined> {
+    const view = await this.coll.findOne({ _id: caseId }, { projection: { seq: 1 } });
+    let seq = view?.seq ?? 0;
+    let rec = seq > 0 ? await this.log.findOne({ _id: recordId(caseId, seq) }) : null;
+    for (;;) {
+      const next = await this.log.findOne({ _id: recordId(caseId, seq + 1) });
+      if (!next) break;
+      rec = next;
+      seq += 1;
+    }
+    return rec ?? undefined;
+  }
+
+  /** The current state, read from the log (authoritative). */
+  async get(id: string): Promise<CaseState | undefined> {
+    const rec = await this.latest(id);
+    return rec ? stateOf(id, rec.state) : undefined;
+  }
+
+  /** Cases from the view (may trail the log by a write in flight). */
+  async find(filter: Filter<CaseDocument>, limit = 1000): Promise<CaseState[]> {
+    const docs = await this.coll.find(filter).limit(limit).toArray();
+    return docs.map((d) => stateOf(d._id, d));
+  }
+
+  async evidence(id: string): Promise<{ entries: EvidenceEntry[]; head: ChainHead | null } | undefined> {
+    const recs = await this.log.find({ caseId: id }, { projection: { evidence: 1, evidenceHead: 1, seq: 1 } }).sort({ seq: 1 }).toArray();
+    if (recs.length === 0) return undefined;
+    return { entries: recs.flatMap((r) => r.evidence ?? []), head: recs[recs.length - 1]!.evidenceHead ?? null };
+  }
+
+  /**
+   * Reads the latest state, lets `decide` choose, and appends the change as record `seq + 1`.
+   * A concurrent change of the same case makes the insert fail; the decision is then made again
+   * on the newer state.
+   */
+  async apply(id: string, decide: (state: CaseState | undefined) => Promise<Decision> | Decision, options: { now: Date; input: string }): Promise<ApplyResult> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const latest = await this.latest(id);
+      const before = latest ? stateOf(id, latest.state) : undefined;
+      const decision = await decide(before);
+      if (decision.kind !== 'changed') return { decision, state: before, appended: [], seq: latest?.seq ?? 0 };
+      const at = options.now;
+      const head = latest?.evidenceHead ?? undefined;
+      const appended = appendEntries(head, decision.evidence.map((e) => ({ at, kind: e.kind, data: e.data })));
+      const last = appended[appended.length - 1];
+      const record: CaseRecord = {
+        _id: recordId(id, (latest?.seq ?? 0) + 1),
+        caseId: id,
+        seq: (latest?.seq ?? 0) + 1,
+        at,
+        input: options.input,
+        state: stored(decision.state),
+        evidence: appended,
+        evidenceHead: last ? { seq: last.seq, hash: last.hash } : head ?? null,
+        outbox: this.toOutbox(decision.state, decision.effects, at),
+      };
+      try {
+        await this.log.insertOne(record);
+      } catch (err) {
+        if (isDuplicateKeyError(err)) continue;
+        throw err;
+      }
+      if ((record.outbox?.length ?? 0) > 0) this.afterWrite();
+      await this.refreshView(id, record);
+      return { decision, state: decision.state, appended, seq: record.seq };
+    }
+    throw new HashCheckError(ErrorCode.CONFLICT, `case ${id} kept changing during ${MAX_ATTEMPTS} attempts to update it`, { retriable: true });
+  }
+
+  /**
+   * Writes the view from `from` (or the latest record), then checks whether a newer record
+   * appeared meanwhile and writes again if so: a slower writer can overwrite a newer view, but
+   * it always looks again after its own write, so the view ends at the latest record.
+   */
+  async refreshView(id: string, from?: CaseRecord): Promise<void> {
+    let rec = from ?? (await this.latest(id));
+    for (let i = 0; rec && i < 10; i++) {
+      const doc: CaseDocument = { _id: id, ...rec.state, seq: rec.seq, evidenceHead: rec.evidenceHead, ...(rec.anonymisedAt ? { anonymisedAt: rec.anonymisedAt } : {}) };
+      try {
+        await this.coll.replaceOne({ _id: id }, doc, { upsert: true });
+      } catch (err) {
+        // Two upserts creating the view at once: the loser writes again over the winner.
+        if (!isDuplicateKeyError(err)) throw err;
+        continue;
+      }
+      const newer = await this.log.findOne({ _id: recordId(id, rec.seq + 1) });
+      if (!newer) return;
+      rec = (await this.latest(id)) ?? newer;
+    }
+  }
+
+  /** Views whose timer is due, earliest first. */
+  async dueCases(now: Date, limit: number): Promise<Array<{ id: string; seq: number; dueAt: Date }>> {
+    const docs = await this.coll.find({ dueAt: { $lte: now } } as Filter<CaseDocument>, { projection: { _id: 1, seq: 1, dueAt: 1 } }).sort({ dueAt: 1 }).limit(limit).toArray();
+    return docs.map((d) => ({ id: d._id, seq: d.seq, dueAt: d.dueAt! }));
+  }
+
+  /**
+   * Reserves the timer of record `seq` for `owner` for `leaseMs` of real time, by inserting a
+   * claim with a unique id: of several instances only one succeeds. A claim whose lease has run
+   * out (its holder crashed) is superseded by a claim with the next attempt number.
+   */
+  async claimTimer(caseId: string, seq: number, owner: string, leaseMs: number): Promise<number | undefined> {
+    const real = Date.now();
+    let attempt = 1;
+    for (;; attempt++) {
+      const existing = await this.claims.findOne({ _id: claimId(caseId, seq, attempt) });
+      if (!existing) break;
+      if (existing.leaseUntil.getTime() > real) return undefined;
+    }
+    try {
+      await this.claims.insertOne({ _id: claimId(caseId, seq, attempt), caseId, seq, attempt, owner, claimedAt: new Date(real), leaseUntil: new Date(real + leaseMs) });
+      return attempt;
+    } catch (err) {
+      if (isDuplicateKeyError(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Erases URLs, hosts and IP addresses of cases closed before `cutoff`: in every record's state
+   * and, by redaction, in the evidence, which keeps every entry hash and so the chain intact.
+   */
+  async anonymiseClosedBefore(cutoff: Date, now: Date, batch = 100): Promise<number> {
+    let done = 0;
+    const seen = new Set<string>();
+    for (;;) {
+      const docs = await this.coll
+        .find({ status: 'closed', closedAt: { $lte: cutoff }, anonymisedAt: null } as Filter<CaseDocument>, { projection: { _id: 1 } })
+        .limit(batch)
+        .toArray();
+      const fresh = docs.filter((d) => !seen.has(d._id));
+      if (fresh.length === 0) return done;
+      for (const { _id: id } of fresh) {
+        seen.add(id);
+        const records = await this.log.find({ caseId: id }).sort({ seq: 1 }).toArray();
+        for (const r of records) {
+          await this.log.updateOne(
+            { _id: r._id },
+            { $set: { 'state.url': null, 'state.host': null, 'state.ip': null, evidence: (r.evidence ?? []).map(redactEntry), anonymisedAt: now } },
+          );
+        }
+        await this.refreshView(id);
+        done += 1;
+      }
+      if (docs.length < batch) return done;
+    }
+  }
+}
