@@ -60,11 +60,15 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<App>
   return app;
 }
 
-/** The database name lives in the URI path; each service has its own database. */
-function databaseUri(uri: string, dbName: string): string {
-  const u = new URL(uri);
-  u.pathname = `/${dbName}`;
-  return u.toString();
+/**
+ * The database name lives in the URI path; each service has its own database. Not `new URL()`:
+ * a replica set's standard connection string lists several hosts
+ * (`mongodb://a:27017,b:27017/?replicaSet=rs0`), which WHATWG URL parsing rejects.
+ */
+export function databaseUri(uri: string, dbName: string): string {
+  const m = /^(mongodb(?:\+srv)?:\/\/[^/?]*)(?:\/[^?]*)?(\?.*)?$/.exec(uri);
+  if (!m) throw new TypeError('MONGODB_URI must start with mongodb:// or mongodb+srv://');
+  return `${m[1]}/${dbName}${m[2] ?? ''}`;
 }
 
 /** For `main.ts`: listen, then close everything in dependency order on SIGINT/SIGTERM. */
