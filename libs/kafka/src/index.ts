@@ -5,3 +5,4 @@ export * from './consumer';
 export * from './tracing';
 export * from './health';
 export * from './plugin';
+export * from './lag';

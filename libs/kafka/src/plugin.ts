@@ -7,6 +7,7 @@ import { EventProducer } from './producer';
 import { EventConsumer, type EventConsumerOptions } from './consumer';
 import { BrokerProbe } from './health';
 import { ensureTopics } from './topics';
+import { LagMonitor } from './lag';
 import { recordConsumed } from '@hashcheck/telemetry';
 
 export interface KafkaHandle {
@@ -15,6 +16,7 @@ export interface KafkaHandle {
   codec: EventCodec;
   prefix: string;
   probe: BrokerProbe;
+  lag: LagMonitor;
 }
 
 declare module 'fastify' {
@@ -43,12 +45,15 @@ export const kafkaPlugin = fp<KafkaPluginOptions>(
     const producer = new EventProducer(kafka, opts.codec, prefix);
     await producer.connect();
     const probe = new BrokerProbe(kafka);
-    app.decorate('kafka', { kafka, producer, codec: opts.codec, prefix, probe });
+    const lag = new LagMonitor(kafka);
+    app.decorate('kafka', { kafka, producer, codec: opts.codec, prefix, probe, lag });
+    app.addHook('onReady', async () => lag.start());
     app.readiness.add('kafka', async () => {
       if (!producer.connected) return { ok: false, error: 'producer not connected' };
       return probe.check();
     });
     app.addHook('onClose', async () => {
+      await lag.stop();
       await producer.disconnect().catch(() => undefined);
       await probe.close();
     });
@@ -73,6 +78,7 @@ export const consumerPlugin = fp<ConsumerPluginOptions>(
       producer: app.kafka.producer,
       logger: app.log.child({ consumer: name }),
     });
+    app.kafka.lag.watch(rest.groupId, rest.topics.map((t) => app.kafka.producer.topic(t)));
     app.readiness.add(`consumer:${name}`, () => (consumer.connected ? { ok: true } : { ok: false, error: consumer.lastCrash?.message ?? 'not connected' }));
     app.addHook('onReady', async () => consumer.start());
     app.addHook('onClose', async () => consumer.stop());

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Type } from '@sinclair/typebox';
 import { CleanupPolicy, EventCodec, EventRegistry, Header, Topics, createEvent, defineEvent, registry as systemRegistry } from '@hashcheck/events';
-import { createKafka, ensureTopics, EventConsumer, EventProducer, BrokerProbe } from '@hashcheck/kafka';
+import { createKafka, ensureTopics, EventConsumer, EventProducer, BrokerProbe, LagMonitor } from '@hashcheck/kafka';
 import { HashCheckError } from '@hashcheck/errors';
 import { infra, randomName, TopicRecorder, waitFor } from '@hashcheck/testing';
 
@@ -73,7 +73,8 @@ test('produce and consume through a consumer group on the real broker, with dead
 });
 
 test('broker probe reports an unreachable broker quickly instead of hanging', async () => {
-  const kafka = createKafka({ brokers: '127.0.0.1:1', clientId: 'probe', connectionTimeoutMs: 300 });
+  const quiet = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {} };
+  const kafka = createKafka({ brokers: '127.0.0.1:1', clientId: 'probe', connectionTimeoutMs: 300, logger: quiet });
   const probe = new BrokerProbe(kafka, 0, 1500);
   const started = Date.now();
   const r = await probe.check();
@@ -81,4 +82,28 @@ test('broker probe reports an unreachable broker quickly instead of hanging', as
   assert.ok(r.error);
   assert.ok(Date.now() - started < 10_000);
   await probe.close();
+});
+
+test('consumer lag: what a group has not processed yet, per partition', async (t) => {
+  const env = infra(t);
+  if (!env) return;
+  const { reg, prefix, Work, codec } = setup();
+  const kafka = createKafka({ brokers: env.brokers, clientId: 'lag-test' });
+  await ensureTopics(kafka, reg.topics(), { prefix });
+  const producer = new EventProducer(kafka, codec, prefix);
+  await producer.connect();
+  t.after(() => producer.disconnect());
+  await producer.publish('work.v1', [1, 2, 3, 4].map((n) => createEvent(Work, { subject: `k-${n}`, source: 'test', data: { n } })));
+  const group = randomName('lag');
+  const monitor = new LagMonitor(kafka);
+  monitor.watch(group, [`${prefix}work.v1`]);
+  t.after(() => monitor.stop());
+  const before = await monitor.refresh();
+  assert.equal(before.reduce((a, s) => a + s.lag, 0), 4, 'nothing consumed yet: all four outstanding');
+  let seen = 0;
+  const consumer = new EventConsumer({ kafka, codec, producer, groupId: group, topics: ['work.v1'], logger: silent, handler: async () => { seen += 1; } });
+  await consumer.start();
+  t.after(() => consumer.stop());
+  await waitFor(() => seen === 4, { what: 'four consumed' });
+  await waitFor(async () => (await monitor.refresh()).reduce((a, s) => a + s.lag, 0) === 0, { what: 'lag back to zero after commits' });
 });
