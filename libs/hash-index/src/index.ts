@@ -1,0 +1,11 @@
+export * from './hash-types';
+export { parseHash, parseHexWords, wordsToHex, bytesToWords, wordsToBytes, isValidHashHex } from './hex';
+export { popcount32 } from './bits';
+export { ExactIndex } from './exact-index';
+export { PdqIndex, hamming256 } from './pdq-index';
+export { HashIndex, BulkLoader, HashIndexError } from './hash-index';
+export type { ListDefinition, ListState, EntryMeta, HashMatch, AddResult, IndexStats } from './hash-index';
+export { encodeChunk, decodeChunk, chunkHashWords, ChunkBuilder, ChunkCodecError, CHUNK_OPS } from './chunk-codec';
+export type { HashChunk, ChunkOp } from './chunk-codec';
+export { ChunkCipher, ChunkCipherError } from './chunk-cipher';
+export type { ChunkCipherOptions } from './chunk-cipher';

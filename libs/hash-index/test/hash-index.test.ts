@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { HashIndex, HashIndexError } from '@hashcheck/hash-index';
+import type { HashType } from '@hashcheck/hash-index';
+
+const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
+
+function flipHex(h: string, bits: number[]): string {
+  const b = Buffer.from(h, 'hex');
+  for (const i of bits) b[i >>> 3] = (b[i >>> 3] as number) ^ (0x80 >>> (i & 7));
+  return b.toString('hex');
+}
+
+test('exact matches report list, name and category; unknown and invalid hashes are told apart', () => {
+  const idx = new HashIndex();
+  idx.defineList({ id: 'police', name: 'Police list' });
+  idx.defineList({ id: 'ncmec', name: 'NCMEC' });
+  const h = hex(32);
+  assert.equal(idx.add('sha256', h, 'police', { category: 'A1' }), 'added');
+  assert.equal(idx.add('sha256', h.toUpperCase(), 'police', { category: 'A1' }), 'duplicate');
+  assert.equal(idx.add('sha256', h, 'ncmec', { category: 'B', series: 's-1' }), 'added');
+  assert.deepEqual(idx.check('sha256', h), [
+    { list: 'ncmec', listName: 'NCMEC', category: 'B', series: 's-1', distance: 0 },
+    { list: 'police', listName: 'Police list', category: 'A1', series: undefined, distance: 0 },
+  ]);
+  assert.deepEqual(idx.check('sha256', hex(32)), []);
+  assert.equal(idx.check('sha256', h.slice(1)), undefined);
+  assert.equal(idx.check('md5', h), undefined);
+  assert.deepEqual(idx.check('md5', h.slice(0, 32)), []);
+  assert.throws(() => idx.add('sha256', h, 'nope'), (e: unknown) => e instanceof HashIndexError && e.code === 'HC_INDEX_UNKNOWN_LIST');
+  assert.throws(() => idx.add('sha1', 'zz', 'police'), (e: unknown) => e instanceof HashIndexError && e.code === 'HC_INDEX_INVALID_HASH');
+  assert.throws(() => idx.defineList({ id: 'x', threshold: 64 }), (e: unknown) => e instanceof HashIndexError && e.code === 'HC_INDEX_INVALID_THRESHOLD');
+  // Changing metadata replaces the entry instead of adding a second one.
+  assert.equal(idx.add('sha256', h, 'police', { category: 'A2' }), 'updated');
+  assert.deepEqual(idx.check('sha256', h)?.map((m) => `${m.list}:${m.category}`), ['ncmec:B', 'police:A2']);
+  assert.equal(idx.getList('police')?.entries.sha256, 1);
+});
+
+test('retract, disable and remove take effect immediately, and survive compaction', () => {
+  const idx = new HashIndex();
+  idx.defineList({ id: 'a' });
+  idx.defineList({ id: 'b' });
+  const m = hex(16);
+  idx.add('md5', m, 'a');
+  idx.add('md5', m, 'b');
+  assert.equal(idx.check('md5', m)?.length, 2);
+  assert.equal(idx.retract('md5', m, 'a'), 1);
+  assert.deepEqual(idx.check('md5', m)?.map((x) => x.list), ['b']);
+  idx.setListEnabled('b', false);
+  assert.deepEqual(idx.check('md5', m), []);
+  idx.setListEnabled('b', true);
+  assert.deepEqual(idx.check('md5', m)?.map((x) => x.list), ['b']);
+  idx.compact(true);
+  assert.deepEqual(idx.check('md5', m)?.map((x) => x.list), ['b']);
+  assert.equal(idx.removeList('b'), true);
+  assert.deepEqual(idx.check('md5', m), []);
+  // Re-creating a removed list does not resurrect its old entries.
+  idx.defineList({ id: 'b' });
+  assert.deepEqual(idx.check('md5', m), []);
+  idx.compact();
+  assert.equal(idx.stats().types.md5.entries, 0);
+});
+
+test('per-list PDQ thresholds: each list matches within its own distance', () => {
+  const idx = new HashIndex();
+  idx.defineList({ id: 'strict', threshold: 10 });
+  idx.defineList({ id: 'loose', threshold: 40 });
+  const p = hex(32);
+  idx.add('pdq', p, 'strict');
+  idx.add('pdq', p, 'loose');
+  const d = (k: number): string => flipHex(p, Array.from({ length: k }, (_v, i) => i * 3));
+  assert.deepEqual(idx.check('pdq', d(10))?.map((x) => `${x.list}:${x.distance}`), ['loose:10', 'strict:10']);
+  assert.deepEqual(idx.check('pdq', d(11))?.map((x) => x.list), ['loose']);
+  assert.deepEqual(idx.check('pdq', d(40))?.map((x) => x.list), ['loose']);
+  assert.deepEqual(idx.check('pdq', d(41)), []);
+  idx.defineList({ id: 'loose', threshold: 31 });
+  assert.deepEqual(idx.check('pdq', d(40)), []);
+  assert.deepEqual(idx.check('pdq', d(31))?.map((x) => x.list), ['loose']);
+});
+
+test('bulk load merges with live entries; checks agree with a reference map (property)', () => {
+  const types: HashType[] = ['md5', 'sha1', 'sha256', 'pdq'];
+  const bytes = { md5: 16, sha1: 20, sha256: 32, pdq: 32 } as const;
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ type: fc.constantFrom(...types), list: fc.constantFrom('l1', 'l2', 'l3'), seed: fc.nat(60), bulk: fc.boolean() }), { maxLength: 120 }),
+      fc.array(fc.record({ type: fc.constantFrom(...types), list: fc.constantFrom('l1', 'l2', 'l3'), seed: fc.nat(60) }), { maxLength: 40 }),
+      (adds, retracts) => {
+        // Hashes are derived from small seeds so that adds and retracts hit the same values.
+        const hashOf = (type: HashType, seed: number): string => Buffer.alloc(bytes[type], seed * 37 + 1).toString('hex');
+        const idx = new HashIndex();
+        for (const l of ['l1', 'l2', 'l3']) idx.defineList({ id: l, threshold: 0 });
+        const ref = new Map<string, Set<string>>();
+        const loader = idx.bulkLoader();
+        const bulkSeen = new Set<string>();
+        for (const a of adds) {
+          const h = hashOf(a.type, a.seed);
+          const key = `${a.type}:${h}`;
+          if (a.bulk && !bulkSeen.has(`${key}/${a.list}`) && !(ref.get(key)?.has(a.list) ?? false)) {
+            bulkSeen.add(`${key}/${a.list}`);
+            assert.ok(loader.add(a.type, h, a.list));
+          } else if (!a.bulk) {
+            idx.add(a.type, h, a.list);
+          } else continue;
+          if (!ref.has(key)) ref.set(key, new Set());
+          ref.get(key)?.add(a.list);
+        }
+        loader.commit();
+        for (const r of retracts) {
+          const h = hashOf(r.type, r.seed);
+          idx.retract(r.type, h, r.list);
+          ref.get(`${r.type}:${h}`)?.delete(r.list);
+        }
+        for (const t of types) {
+          for (let s = 0; s <= 60; s++) {
+            const h = hashOf(t, s);
+            const want = [...(ref.get(`${t}:${h}`) ?? [])].sort();
+            assert.deepEqual(idx.check(t, h)?.map((m) => m.list), want, `${t} seed ${s}`);
+          }
+        }
+      },
+    ),
+    { numRuns: 40 },
+  );
+});
+
+test('removed lists are purged from the packed arrays on compaction; stats count bytes', () => {
+  const idx = new HashIndex();
+  idx.defineList({ id: 'x' });
+  idx.defineList({ id: 'y' });
+  const loader = idx.bulkLoader();
+  loader.reserve('sha1', 2000);
+  for (let i = 0; i < 1000; i++) {
+    loader.add('sha1', hex(20), 'x');
+    loader.add('sha1', hex(20), 'y');
+  }
+  loader.commit();
+  assert.equal(idx.stats().types.sha1.entries, 2000);
+  assert.ok(idx.stats().bytes > 2000 * 24);
+  idx.removeList('x');
+  idx.compact();
+  assert.equal(idx.stats().types.sha1.entries, 1000);
+  assert.equal(idx.getList('y')?.entries.sha1, 1000);
+  assert.throws(() => loader.commit());
+});
