@@ -95,7 +95,7 @@ async function scanAction(dirs: string[], opts: ScanCliOptions): Promise<number>
   let checker: Checker;
   if (opts.compat === 'eokm') {
     if (!key.includes(':')) throw new CommanderError(2, 'hashcheck.badKey', 'error: --compat eokm needs the key as USER:PASSWORD (HTTP Basic auth)');
-    checker = new EokmChecker(opts.api, key, http, opts.concurrency * 2, opts.eokmTypes);
+    checker = new EokmChecker(opts.api, key, http, opts.concurrency, opts.eokmTypes);
   } else {
     checker = new BulkChecker(opts.api, key, http, opts.batchSize);
   }
@@ -129,7 +129,8 @@ async function scanAction(dirs: string[], opts: ScanCliOptions): Promise<number>
       pdq: opts.pdq,
       pdqMinQuality: opts.pdqMinQuality,
       types: opts.compat === 'eokm' ? opts.eokmTypes : opts.types,
-      apiConcurrency: opts.concurrency,
+      // EOKM batches fan out into one request per hash themselves: two batches keep the lanes busy.
+      apiConcurrency: opts.compat === 'eokm' ? 2 : opts.concurrency,
       log: (line) => progress.log(line),
       onError: (e) => errorsOut?.write(JSON.stringify(e) + '\n'),
       stats,

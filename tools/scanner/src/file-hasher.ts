@@ -152,7 +152,9 @@ export async function hashFile(path: string, options: HashFileOptions = {}): Pro
     let bytesRead = 0;
     const chunks: Buffer[] = [];
     let buf = Buffer.allocUnsafe(Math.max(SNIFF_BYTES, Math.min(chunkBytes, before.size || SNIFF_BYTES)));
-    for (;;) {
+    // Stop at the size fstat gave: saves the final zero-length read on every small file. A file
+    // that grew meanwhile is caught by the second fstat below.
+    while (bytesRead < before.size) {
       const n = readSync(fd, buf, 0, buf.length, null);
       if (n === 0) break;
       const chunk = buf.subarray(0, n);
