@@ -53,7 +53,16 @@ process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
 const t0 = Date.now();
-const stack = await startStack({ zipkin, ...(mongo ? { mongo } : {}) }).catch(fail);
+const stack = await startStack({
+  zipkin,
+  ...(mongo ? { mongo } : {}),
+  onCrash: (crash) => {
+    if (running.stopping) return;
+    running.stopping = true;
+    console.error(`\n${crash.component} ${crash.description} unexpectedly; see ${crash.logFile}. Stopping the rest.`);
+    void running.stack?.stop().finally(() => process.exit(1));
+  },
+}).catch(fail);
 running.stack = stack;
 const lines = [
   `local stack ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`,

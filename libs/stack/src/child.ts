@@ -105,6 +105,9 @@ export class ManagedChild {
   private exitPromise: Promise<number | null> | undefined;
   exitCode: number | null | undefined;
   exitSignal: NodeJS.Signals | null | undefined;
+  /** Called when the child exits after markReady() without stop()/kill() having asked for it. */
+  onUnexpectedExit: ((description: string) => void) | undefined;
+  private ready = false;
 
   constructor(spec: SpawnSpec) {
     this.spec = spec;
@@ -124,6 +127,7 @@ export class ManagedChild {
     const out = openSync(this.spec.outFile, 'a');
     this.exitCode = undefined;
     this.exitSignal = undefined;
+    this.ready = false;
     let proc: ChildProcess;
     try {
       proc = spawn(this.spec.command, this.spec.args, {
@@ -143,6 +147,10 @@ export class ManagedChild {
         live.delete(this);
         this.stopWatchdog();
         resolve(code);
+        if (this.ready) {
+          this.ready = false;
+          this.onUnexpectedExit?.(this.describeExit());
+        }
       });
       proc.once('error', (err) => {
         this.exitCode = -1;
@@ -196,7 +204,13 @@ export class ManagedChild {
     return this.exitPromise ?? Promise.resolve(null);
   }
 
+  /** From now on an exit nobody asked for is reported through onUnexpectedExit. */
+  markReady(): void {
+    if (this.running) this.ready = true;
+  }
+
   killSync(signal: NodeJS.Signals = 'SIGKILL'): void {
+    this.ready = false;
     const pid = this.proc?.pid;
     if (pid !== undefined && this.running) {
       try {

@@ -151,6 +151,11 @@ export class LocalKafka {
     return this.child.running;
   }
 
+  /** Reports a crash after start-up (not one caused by stop()/kill()). */
+  onUnexpectedExit(fn: (description: string) => void): void {
+    this.child.onUnexpectedExit = fn;
+  }
+
   /** Formats a fresh data dir and starts the broker; resolves once it answers metadata requests. */
   static async start(opts: KafkaOptions): Promise<LocalKafka> {
     const [brokerPort, controllerPort] = [await freePort(), await freePort()];
@@ -203,6 +208,7 @@ export class LocalKafka {
       await this.child.kill();
       throw startFailed('Kafka', reason, this.logFile, this.child.logTail());
     }
+    this.child.markReady();
     this.opts.log(`Kafka ${this.brokers} ready in ${Date.now() - t0} ms (pid ${this.child.pid})`);
   }
 

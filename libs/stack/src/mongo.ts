@@ -53,6 +53,11 @@ export class LocalMongo {
     return this.child.running;
   }
 
+  /** Reports a crash after start-up (not one caused by stop()/kill()). */
+  onUnexpectedExit(fn: (description: string) => void): void {
+    this.child.onUnexpectedExit = fn;
+  }
+
   static async start(opts: MongoOptions): Promise<LocalMongo> {
     const port = await freePort();
     const dbDir = join(opts.dataDir, opts.kind);
@@ -88,6 +93,7 @@ export class LocalMongo {
       await this.child.kill();
       throw startFailed(this.kind, reason, this.logFile, this.child.logTail());
     }
+    this.child.markReady();
     this.opts.log(`${this.kind} ${this.uri} ready in ${Date.now() - t0} ms (pid ${this.child.pid})`);
   }
 

@@ -32,6 +32,18 @@ export interface StartStackOptions {
   env?: NodeJS.ProcessEnv;
   /** Progress lines; default to stderr prefixed with `[stack]`; `false` silences them. */
   log?: Log | false;
+  /**
+   * Called when a part dies after it was ready without stop()/killKafka()/killMongo() asking for
+   * it (a crash). Default: a line through `log`. A long-running launcher should exit non-zero.
+   */
+  onCrash?: (crash: StackCrash) => void;
+}
+
+export interface StackCrash {
+  component: 'kafka' | 'mongo' | 'zipkin';
+  /** e.g. "exited with code 1", "was killed by SIGKILL". */
+  description: string;
+  logFile: string;
 }
 
 export interface Stack {
@@ -229,6 +241,11 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
     await stop();
     throw failure.reason;
   }
+
+  const onCrash = options.onCrash ?? ((c: StackCrash) => log(`${c.component} ${c.description} (log: ${c.logFile})`));
+  kafka?.onUnexpectedExit((description) => onCrash({ component: 'kafka', description, logFile: kafka.logFile }));
+  mongo?.onUnexpectedExit((description) => onCrash({ component: 'mongo', description, logFile: mongo.logFile }));
+  zipkin?.onUnexpectedExit((description) => onCrash({ component: 'zipkin', description, logFile: zipkin.logFile }));
 
   const kafkaBrokers = kafka?.brokers ?? p.env.KAFKA_BROKERS ?? '';
   const mongoUri = mongo?.uri ?? p.env.MONGODB_URI ?? '';

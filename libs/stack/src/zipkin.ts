@@ -43,6 +43,11 @@ export class LocalZipkin {
     return this.child.running;
   }
 
+  /** Reports a crash after start-up (not one caused by stop()). */
+  onUnexpectedExit(fn: (description: string) => void): void {
+    this.child.onUnexpectedExit = fn;
+  }
+
   static async start(opts: ZipkinOptions): Promise<LocalZipkin> {
     const port = await freePort();
     const logFile = join(opts.runDir, 'zipkin.log');
@@ -80,6 +85,7 @@ export class LocalZipkin {
       await child.kill();
       throw startFailed('Zipkin', reason, logFile, child.logTail());
     }
+    child.markReady();
     opts.log(`Zipkin ${url} ready in ${Date.now() - t0} ms (pid ${child.pid})`);
     return new LocalZipkin(url, child, logFile);
   }

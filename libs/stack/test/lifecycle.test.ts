@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { checkGo, checkJava, checkMaven, findOnPath, startStack } from '@hashcheck/stack';
+import type { StackCrash } from '@hashcheck/stack';
 
 const NO_TOOLS = { PATH: '/nonexistent-bin' } as NodeJS.ProcessEnv;
 
@@ -121,6 +122,22 @@ test('the database server does not outlive a SIGKILLed Node parent', { timeout: 
   assert.ok(pid && alive(pid), 'database child runs');
   parent.kill('SIGKILL');
   assert.ok(await waitDead(pid, 15_000), `database pid ${pid} still alive 15 s after its parent was SIGKILLed`);
+});
+
+test('a database that dies after start-up is reported through onCrash', { timeout: 120_000 }, async (t) => {
+  const env: NodeJS.ProcessEnv = { ...process.env, KAFKA_BROKERS: '127.0.0.1:1' };
+  delete env.MONGODB_URI;
+  let crashed: (c: StackCrash) => void = () => undefined;
+  const crash = new Promise<StackCrash>((resolve) => (crashed = resolve));
+  const stack = await startStack({ env, log: false, onCrash: (c) => crashed(c) });
+  t.after(() => stack.stop());
+  const pid = stack.pids?.().mongo;
+  assert.ok(pid);
+  process.kill(pid, 'SIGKILL'); // from outside, as a crash would
+  const c = await crash;
+  assert.equal(c.component, 'mongo');
+  assert.equal(c.description, 'was killed by SIGKILL');
+  assert.ok(c.logFile.startsWith(stack.logDir));
 });
 
 test('killKafka/restartKafka and killMongo/restartMongo keep ports and data; stop leaves no process', { timeout: 300_000 }, async (t) => {
