@@ -70,9 +70,12 @@ export function shouldSendDigest(choice: DigestChoiceValue, counts: DigestCounts
   }
 }
 
-/** One digest per scheduled slot: a retry of the same slot is the same digest (same Message-ID). */
-export function digestIdFor(seriesId: string, dueAt: Date): string {
-  return uuidv5(`digest\n${seriesId}\n${dueAt.toISOString()}`);
+/**
+ * The n-th digest of a series (n = digests sent before it): retries of an unsent digest keep the
+ * same id and so the same Message-ID.
+ */
+export function digestIdFor(seriesId: string, sequence: number): string {
+  return uuidv5(`digest\n${seriesId}\n${sequence}`);
 }
 
 /** The tracked-case record key: a case may belong to more than one series. */

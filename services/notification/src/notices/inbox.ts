@@ -1,0 +1,165 @@
+import type { Collection, Db } from 'mongodb';
+import { isDuplicateKeyError } from '@hashcheck/errors';
+import type { CasesClosedData, NoticesRequestedData, ReportsMatchedData } from '@hashcheck/events';
+import type { Clock } from '../domain/clock';
+import { groupKeyFor, initialItemKey, itemDueAt, ItemKind, renoticeItemKey, type GroupingPolicy } from '../domain/grouping';
+import { uuidv5 } from '../domain/ids';
+import { CANCELLED, Collections, NoticeState, type AssignmentDocument, type ItemDocument, type NoticeDocument } from '../store/collections';
+import { failedEntry } from './events';
+
+export type InboxOutcome = 'stored' | 'duplicate';
+
+/**
+ * Turns incoming events into durable items. The item key is the only guard needed: inserting an
+ * item twice fails on its _id, so a redelivered or replayed event changes nothing.
+ */
+export class NoticeInbox {
+  readonly #items: Collection<ItemDocument>;
+  readonly #assignments: Collection<AssignmentDocument>;
+  readonly #notices: Collection<NoticeDocument>;
+
+  constructor(
+    db: Db,
+    private readonly grouping: GroupingPolicy,
+    private readonly clock: Clock,
+    private readonly notifyOutbox: () => void,
+  ) {
+    this.#items = db.collection<ItemDocument>(Collections.ITEMS);
+    this.#assignments = db.collection<AssignmentDocument>(Collections.ASSIGNMENTS);
+    this.#notices = db.collection<NoticeDocument>(Collections.NOTICES);
+  }
+
+  async onMatched(eventId: string, d: ReportsMatchedData): Promise<InboxOutcome> {
+    const now = this.clock.now();
+    return this.#insert({
+      _id: initialItemKey(d.caseId),
+      groupKey: groupKeyFor(ItemKind.INITIAL, d.providerId),
+      kind: ItemKind.INITIAL,
+      providerId: d.providerId,
+      reportId: d.reportId,
+      caseKey: d.caseKey,
+      caseId: d.caseId,
+      url: d.url,
+      receivedAt: now,
+      dueAt: itemDueAt(ItemKind.INITIAL, now, this.grouping),
+      noticeId: null,
+      sourceEventId: eventId,
+    });
+  }
+
+  /**
+   * A re-notice names cases and may carry their items. Cases without an item are taken from the
+   * initial item this service stored; a case it has never seen cannot be re-sent (no URL on
+   * record), which is reported with `notices.failed` so enforcement does not wait for it.
+   */
+  async onRequested(eventId: string, d: NoticesRequestedData): Promise<{ stored: number; duplicates: number; unknown: string[] }> {
+    const now = this.clock.now();
+    const base = {
+      groupKey: groupKeyFor(ItemKind.RENOTICE, d.providerId, d.requestId),
+      kind: ItemKind.RENOTICE,
+      providerId: d.providerId,
+      requestId: d.requestId,
+      reason: d.reason,
+      attempt: d.attempt,
+      fixedDeadlineAt: new Date(d.deadlineAt),
+      receivedAt: now,
+      dueAt: itemDueAt(ItemKind.RENOTICE, now, this.grouping),
+      noticeId: null,
+      sourceEventId: eventId,
+    } as const;
+    const given = d.items ?? [];
+    const covered = new Set(given.flatMap((it) => (it.caseId ? [it.caseId] : [])));
+    const docs: ItemDocument[] = given.map((it) => ({
+      ...base,
+      _id: renoticeItemKey(d.requestId, it.caseId ?? `key:${it.caseKey}`),
+      reportId: it.reportId,
+      caseKey: it.caseKey,
+      ...(it.caseId ? { caseId: it.caseId } : {}),
+      url: it.url,
+    }));
+    const unknown: string[] = [];
+    for (const caseId of d.caseIds) {
+      if (covered.has(caseId)) continue;
+      const initial = await this.#items.findOne({ _id: initialItemKey(caseId) });
+      if (!initial) {
+        unknown.push(caseId);
+        continue;
+      }
+      docs.push({ ...base, _id: renoticeItemKey(d.requestId, caseId), reportId: initial.reportId, caseKey: initial.caseKey, caseId, url: initial.url });
+    }
+    let stored = 0;
+    let duplicates = 0;
+    for (const doc of docs) {
+      if ((await this.#insert(doc)) === 'stored') stored++;
+      else duplicates++;
+    }
+    if (unknown.length > 0) await this.#reportUnknownCases(d, unknown, now);
+    return { stored, duplicates, unknown };
+  }
+
+  /**
+   * A case that closed while its item still waited in the window is not notified any more. The
+   * cancellation is an assignment like any other, so it cannot race a sealer into both outcomes.
+   */
+  async onCaseClosed(d: CasesClosedData): Promise<number> {
+    const waiting = await this.#items.find({ caseId: d.caseId, noticeId: null }, { projection: { _id: 1 } }).toArray();
+    let cancelled = 0;
+    const at = this.clock.now();
+    for (const { _id } of waiting) {
+      try {
+        await this.#assignments.insertOne({ _id, noticeId: CANCELLED, at, sealed: true });
+        await this.#items.updateOne({ _id }, { $set: { noticeId: CANCELLED, assignedAt: at } });
+        cancelled++;
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+      }
+    }
+    return cancelled;
+  }
+
+  async #insert(doc: ItemDocument): Promise<InboxOutcome> {
+    try {
+      await this.#items.insertOne(doc);
+      return 'stored';
+    } catch (err) {
+      if (isDuplicateKeyError(err)) return 'duplicate';
+      throw err;
+    }
+  }
+
+  async #reportUnknownCases(d: NoticesRequestedData, caseIds: string[], now: Date): Promise<void> {
+    const noticeId = uuidv5(`unknown-cases\n${d.requestId}`);
+    const reason = `re-notice ${d.requestId} names cases notification has no URL for: ${caseIds.join(', ')}`.slice(0, 2000);
+    const doc: NoticeDocument = {
+      _id: noticeId,
+      version: 0,
+      groupKey: groupKeyFor(ItemKind.RENOTICE, d.providerId, d.requestId),
+      kind: ItemKind.RENOTICE,
+      providerId: d.providerId,
+      requestId: d.requestId,
+      reason: d.reason,
+      requestAttempt: d.attempt,
+      items: [],
+      state: NoticeState.UNDELIVERABLE,
+      createdAt: now,
+      updatedAt: now,
+      nextAttemptAt: null,
+      channel: null,
+      channelAttempts: 0,
+      lookupAttempts: 0,
+      givenUp: [],
+      attempts: [],
+      failures: [{ channel: 'email', reason, at: now, final: true, undeliverable: true }],
+      undeliverableReason: reason,
+      outbox: [
+        failedEntry({ noticeId, providerId: d.providerId, channel: 'email', reason, final: true, undeliverable: true, failedAt: now.toISOString() }, now, 'unknown-cases'),
+      ],
+    };
+    try {
+      await this.#notices.insertOne(doc);
+      this.notifyOutbox();
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+    }
+  }
+}

@@ -1,0 +1,26 @@
+import type { FastifyRequest } from 'fastify';
+import { ErrorCode, HashCheckError } from '@hashcheck/errors';
+import { allows, authenticate, type ApiKeyEntry, type Principal, type ScopeValue } from '../domain/api-keys';
+
+const principals = new WeakMap<FastifyRequest, Principal>();
+
+/**
+ * A preHandler that admits Bearer keys from the hashed NOTIFICATION_API_KEYS list holding `scope`
+ * (admin holds every scope). Kept as a plain function rather than a fastify decorator, so it does
+ * not collide with other services' declarations in the one repo-wide type check.
+ */
+export function requireScope(keys: readonly ApiKeyEntry[], scope: ScopeValue) {
+  return async (request: FastifyRequest): Promise<void> => {
+    const header = request.headers.authorization;
+    const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+    if (!m) throw new HashCheckError(ErrorCode.UNAUTHORIZED, 'send an API key: Authorization: Bearer <key>');
+    const principal = authenticate(keys, m[1]!);
+    if (!principal) throw new HashCheckError(ErrorCode.UNAUTHORIZED, 'unknown API key');
+    if (!allows(principal, scope)) throw new HashCheckError(ErrorCode.FORBIDDEN, `this API key lacks the ${scope} scope`);
+    principals.set(request, principal);
+  };
+}
+
+export function principalOf(request: FastifyRequest): Principal | undefined {
+  return principals.get(request);
+}

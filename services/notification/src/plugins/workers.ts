@@ -1,0 +1,92 @@
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+
+export interface WorkerTask {
+  name: string;
+  run: (shouldStop: () => boolean) => Promise<unknown>;
+}
+
+/**
+ * The durable timers: due items, notices and digests live in MongoDB with a due time and are
+ * polled, never held in memory, so a restart loses nothing. One pass runs the tasks in order;
+ * `kick()` starts a pass at once (after an event that made something due now).
+ */
+export class Poller {
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #stopped = true;
+  #closing = false;
+
+  constructor(
+    private readonly tasks: readonly WorkerTask[],
+    private readonly intervalMs: number,
+    private readonly logger: { error: (o: object, m: string) => void },
+  ) {}
+
+  start(): void {
+    this.#stopped = false;
+    this.#schedule(0);
+  }
+
+  kick(): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#schedule(0);
+  }
+
+  /** One pass, for tests and tools; the loop uses the same. */
+  async pass(): Promise<void> {
+    for (const task of this.tasks) {
+      if (this.#closing) return;
+      try {
+        await task.run(() => this.#closing);
+      } catch (err) {
+        this.logger.error({ err, task: task.name }, 'worker task failed; will retry at the next poll');
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#closing = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#running;
+  }
+
+  #schedule(delay: number): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#running = this.pass().finally(() => {
+        this.#running = undefined;
+        if (this.#stopped) return;
+        const again = this.#again;
+        this.#again = false;
+        this.#schedule(again ? 0 : this.intervalMs);
+      });
+    }, delay);
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    workers: Poller;
+  }
+}
+
+/** Starts polling once the app is ready; on close, finishes the current pass before the clients close. */
+export const workersPlugin = fp<{ tasks: WorkerTask[]; intervalMs: number; onClose?: () => Promise<void> }>(
+  async (app: FastifyInstance, opts) => {
+    const poller = new Poller(opts.tasks, opts.intervalMs, app.log);
+    app.decorate('workers', poller);
+    app.addHook('onReady', async () => poller.start());
+    app.addHook('onClose', async () => {
+      await poller.stop();
+      await opts.onClose?.();
+    });
+  },
+  { name: 'notification-workers', dependencies: ['hashcheck-mongo', 'hashcheck-kafka'] },
+);

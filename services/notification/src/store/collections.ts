@@ -1,0 +1,234 @@
+import type { CollectionIndexes } from '@hashcheck/mongo';
+import { OUTBOX_INDEX, type WithOutbox } from '@hashcheck/mongo';
+import { LEASE_INDEXES } from './leases';
+import type { ChannelValue } from '../domain/delivery';
+import type { ItemKindValue } from '../domain/grouping';
+import type { DigestChoiceValue, VictimCaseStatusValue } from '../domain/victim';
+import type { DigestCounts, LanguageValue } from '../domain/templates';
+
+export const Collections = {
+  ITEMS: 'notice_items',
+  /** itemKey -> noticeId, written once by insert: the arbiter of which notice an item is in. */
+  ASSIGNMENTS: 'notice_assignments',
+  NOTICES: 'notices',
+  /** One immutable document per recorded step of a notice, carrying the events it emits. */
+  STEPS: 'notice_steps',
+  PAYLOADS: 'notice_payloads',
+  VICTIM_SERIES: 'victim_series',
+  VICTIM_CASES: 'victim_cases',
+  VICTIM_DIGESTS: 'victim_digests',
+} as const;
+
+/** Marks items that will never be sent (their case closed before the window ended). */
+export const CANCELLED = 'cancelled';
+
+/** One thing to notify about: one case in an initial notice, or one case in one re-notice request. */
+export interface ItemDocument {
+  /** The deterministic item key: the idempotency guard against redelivery and replay. */
+  _id: string;
+  groupKey: string;
+  kind: ItemKindValue;
+  providerId: string | null;
+  reportId: string;
+  caseKey: string;
+  caseId?: string;
+  url: string;
+  requestId?: string;
+  reason?: string;
+  attempt?: number;
+  /** A re-notice's deadline, as enforcement decided it. */
+  fixedDeadlineAt?: Date;
+  receivedAt: Date;
+  dueAt: Date;
+  /** null while waiting in its window; then the notice id (or CANCELLED), copied from its assignment. */
+  noticeId: string | null;
+  assignedAt?: Date;
+  sourceEventId: string;
+}
+
+export interface AssignmentDocument {
+  /** The item key. */
+  _id: string;
+  noticeId: string;
+  at: Date;
+  /** true once the notice document exists. */
+  sealed: boolean;
+}
+
+export const NoticeState = { PENDING: 'pending', SENT: 'sent', UNDELIVERABLE: 'undeliverable' } as const;
+export type NoticeStateValue = (typeof NoticeState)[keyof typeof NoticeState];
+
+export interface NoticeItemRecord {
+  key: string;
+  reportId: string;
+  caseKey: string;
+  caseId?: string;
+  url: string;
+  fixedDeadlineAt?: Date;
+  /** Set when sent: the deadline stated in the delivered notice. */
+  deadlineAt?: Date;
+}
+
+/** Proof of one delivery attempt, kept whatever its outcome. */
+export interface AttemptRecord {
+  n: number;
+  channel: ChannelValue;
+  /** Webhook URL or the e-mail recipients. */
+  target: string;
+  startedAt: Date;
+  finishedAt: Date;
+  outcome: 'delivered' | 'failed';
+  /** sha256 of the exact bytes sent (webhook body, or the whole RFC 5322 message); bytes in notice_payloads. */
+  payloadSha256?: string;
+  payloadBytes?: number;
+  httpStatus?: number;
+  /** X-Request-Id or similar the receiver answered with. */
+  receipt?: string;
+  responseSha256?: string;
+  responseSnippet?: string;
+  smtpResponse?: string;
+  smtpCode?: number;
+  messageId?: string;
+  accepted?: string[];
+  rejected?: string[];
+  error?: string;
+  retriable?: boolean;
+}
+
+export interface FailureRecord {
+  channel: ChannelValue;
+  reason: string;
+  at: Date;
+  final: boolean;
+  undeliverable: boolean;
+}
+
+export interface NoticeDocument extends WithOutbox {
+  _id: string;
+  /** Steps recorded so far; step n+1 is `notice_steps` `<id>#<n+1>`, and only a lease holder writes it. */
+  version: number;
+  groupKey: string;
+  kind: ItemKindValue;
+  providerId: string | null;
+  requestId?: string;
+  reason?: string;
+  requestAttempt?: number;
+  items: NoticeItemRecord[];
+  state: NoticeStateValue;
+  createdAt: Date;
+  updatedAt: Date;
+  nextAttemptAt: Date | null;
+  channel: ChannelValue | null;
+  channelAttempts: number;
+  lookupAttempts: number;
+  givenUp: ChannelValue[];
+  attempts: AttemptRecord[];
+  failures: FailureRecord[];
+  sentAt?: Date;
+  deliveredVia?: ChannelValue;
+  contact?: string;
+  undeliverableReason?: string;
+}
+
+/**
+ * The outcome of one step (an attempt, a provider lookup, a give-up), inserted once with a unique
+ * id, with the events it causes in its embedded outbox. The notice document is then brought up to
+ * date from it; if that second write is lost (crash), the next lease holder applies the step
+ * instead of sending again.
+ */
+export interface StepDocument extends WithOutbox {
+  _id: string;
+  noticeId: string;
+  seq: number;
+  at: Date;
+  attempt?: AttemptRecord;
+  failures: FailureRecord[];
+  set: Partial<NoticeDocument>;
+}
+
+export interface PayloadDocument {
+  /** `<noticeId>#<attempt n>` */
+  _id: string;
+  noticeId: string;
+  n: number;
+  contentType: string;
+  sha256: string;
+  bytes: Buffer;
+  createdAt: Date;
+}
+
+export interface VictimSeriesDocument {
+  _id: string;
+  intermediary: { email: string; name?: string };
+  reference?: string;
+  choice: DigestChoiceValue;
+  delayMs: number;
+  language: LanguageValue;
+  createdAt: Date;
+  updatedAt: Date;
+  nextDigestAt: Date | null;
+  lastDigestAt: Date | null;
+  digestsSent: number;
+  digestAttempts: number;
+}
+
+export interface VictimCaseDocument {
+  _id: string;
+  seriesId: string;
+  caseId: string;
+  status: VictimCaseStatusValue;
+  foundAt: Date;
+  notifiedAt?: Date;
+  removedAt?: Date;
+  closedAt?: Date;
+}
+
+export interface VictimDigestDocument {
+  _id: string;
+  seriesId: string;
+  dueAt: Date;
+  createdAt: Date;
+  counts: DigestCounts;
+  state: 'sent' | 'failed';
+  attempts: AttemptRecord[];
+}
+
+export const INDEXES: CollectionIndexes[] = [
+  {
+    collection: Collections.ITEMS,
+    indexes: [
+      { key: { noticeId: 1, dueAt: 1 }, name: 'waiting_due' },
+      { key: { groupKey: 1, noticeId: 1, receivedAt: 1 }, name: 'group_waiting' },
+      { key: { caseId: 1 }, name: 'by_case' },
+    ],
+  },
+  {
+    collection: Collections.ASSIGNMENTS,
+    indexes: [
+      { key: { noticeId: 1 }, name: 'by_notice' },
+      { key: { sealed: 1, at: 1 }, name: 'unsealed' },
+    ],
+  },
+  { collection: Collections.STEPS, indexes: [{ key: { noticeId: 1, seq: 1 }, name: 'by_notice' }, OUTBOX_INDEX] },
+  LEASE_INDEXES,
+  {
+    collection: Collections.NOTICES,
+    indexes: [
+      { key: { state: 1, nextAttemptAt: 1 }, name: 'due' },
+      { key: { 'items.caseId': 1 }, name: 'by_case' },
+      { key: { providerId: 1, createdAt: -1 }, name: 'by_provider' },
+      { key: { requestId: 1 }, name: 'by_request' },
+      OUTBOX_INDEX,
+    ],
+  },
+  { collection: Collections.PAYLOADS, indexes: [{ key: { noticeId: 1, n: 1 }, name: 'by_notice' }] },
+  { collection: Collections.VICTIM_SERIES, indexes: [{ key: { nextDigestAt: 1 }, name: 'digest_due' }] },
+  {
+    collection: Collections.VICTIM_CASES,
+    indexes: [
+      { key: { caseId: 1 }, name: 'by_case' },
+      { key: { seriesId: 1, status: 1 }, name: 'by_series_status' },
+    ],
+  },
+  { collection: Collections.VICTIM_DIGESTS, indexes: [{ key: { seriesId: 1, createdAt: -1 }, name: 'by_series' }] },
+];

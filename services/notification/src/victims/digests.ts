@@ -1,0 +1,123 @@
+import type { Collection, Db } from 'mongodb';
+import { backoffDelayMs } from '../domain/backoff';
+import type { Clock } from '../domain/clock';
+import { classifySmtpError, smtpReplyCode } from '../domain/delivery';
+import { sha256Hex } from '../domain/ids';
+import { renderDigestEmail } from '../domain/templates';
+import { digestIdFor, shouldSendDigest } from '../domain/victim';
+import { composeMail, type Mailer } from '../channels/email';
+import type { NotificationSettings } from '../settings';
+import { Collections, type AttemptRecord, type VictimDigestDocument, type VictimSeriesDocument } from '../store/collections';
+import { Leases } from '../store/leases';
+import type { VictimRegistry } from './registry';
+
+export interface DigestDeps {
+  db: Db;
+  registry: VictimRegistry;
+  settings: NotificationSettings;
+  clock: Clock;
+  random: () => number;
+  mailer: Mailer | undefined;
+  workerId: string;
+  logger: { info: (o: object, m: string) => void; warn: (o: object, m: string) => void; error: (o: object, m: string) => void };
+}
+
+/** Sends due victim digests to the intermediary, one series at a time under a lease. */
+export class DigestSender {
+  readonly #series: Collection<VictimSeriesDocument>;
+  readonly #digests: Collection<VictimDigestDocument>;
+  readonly #leases: Leases;
+
+  constructor(private readonly deps: DigestDeps) {
+    this.#series = deps.db.collection<VictimSeriesDocument>(Collections.VICTIM_SERIES);
+    this.#digests = deps.db.collection<VictimDigestDocument>(Collections.VICTIM_DIGESTS);
+    this.#leases = new Leases(deps.db, deps.workerId);
+  }
+
+  /** Handles every series whose digest is due, each under an insert-based lease (see store/leases). */
+  async runOnce(shouldStop: () => boolean = () => false): Promise<number> {
+    let handled = 0;
+    const now = this.deps.clock.now();
+    const due = await this.#series.find({ nextDigestAt: { $lte: now } }, { projection: { _id: 1 } }).sort({ nextDigestAt: 1 }).limit(100).toArray();
+    for (const { _id } of due) {
+      if (shouldStop()) break;
+      const lease = await this.#leases.acquire(`digest:${_id}`, this.deps.clock.now(), this.deps.settings.leaseMs);
+      if (!lease) continue;
+      try {
+        const series = await this.#series.findOne({ _id });
+        if (series?.nextDigestAt && series.nextDigestAt.getTime() <= this.deps.clock.now().getTime()) {
+          handled++;
+          await this.#process(series);
+        }
+      } catch (err) {
+        this.deps.logger.error({ err, seriesId: _id }, 'digest pass failed; will retry at the next poll');
+      } finally {
+        await this.#leases.release(lease);
+      }
+    }
+    return handled;
+  }
+
+  async #release(series: VictimSeriesDocument, set: Partial<VictimSeriesDocument>, inc?: Partial<Record<'digestsSent' | 'digestAttempts', number>>): Promise<void> {
+    await this.#series.updateOne({ _id: series._id }, { $set: { ...set, updatedAt: this.deps.clock.now() }, ...(inc ? { $inc: inc } : {}) });
+  }
+
+  async #process(series: VictimSeriesDocument): Promise<void> {
+    const { registry, settings } = this.deps;
+    const until = this.deps.clock.now();
+    const counts = await registry.counts(series._id, series.lastDigestAt, until);
+    if (!shouldSendDigest(series.choice, counts, series.digestsSent > 0)) {
+      await this.#release(series, { nextDigestAt: null, digestAttempts: 0 });
+      return;
+    }
+    const digestId = digestIdFor(series._id, series.digestsSent);
+    const n = series.digestAttempts + 1;
+    const startedAt = this.deps.clock.now();
+    const mail = renderDigestEmail({ digestId, seriesId: series._id, ...(series.reference ? { reference: series.reference } : {}), createdAt: startedAt, counts }, series.language);
+    const messageId = `<${digestId}@${settings.mail.messageIdDomain}>`;
+    const raw = await composeMail({
+      from: settings.mail.from,
+      to: [series.intermediary.email],
+      ...(settings.mail.replyTo ? { replyTo: settings.mail.replyTo } : {}),
+      subject: mail.subject,
+      text: mail.text,
+      html: mail.html,
+      messageId,
+      date: startedAt,
+      headers: { 'X-HashCheck-Digest-Id': digestId },
+    });
+    const base = { n, channel: 'email' as const, target: series.intermediary.email, startedAt, payloadSha256: sha256Hex(raw), payloadBytes: raw.length, messageId };
+    const res = this.deps.mailer ? await this.deps.mailer.send(raw, { from: settings.mail.from, to: [series.intermediary.email] }) : { ok: false as const, error: Object.assign(new Error('SMTP is not configured'), { responseCode: 550 }) };
+    const finishedAt = this.deps.clock.now();
+    if (res.ok) {
+      const code = smtpReplyCode(res.receipt.response);
+      const record: AttemptRecord = { ...base, finishedAt, outcome: 'delivered', smtpResponse: res.receipt.response.slice(0, 1000), ...(code ? { smtpCode: code } : {}), accepted: res.receipt.accepted, rejected: res.receipt.rejected };
+      await this.#digests.updateOne(
+        { _id: digestId },
+        { $set: { seriesId: series._id, dueAt: series.nextDigestAt ?? startedAt, createdAt: startedAt, counts, state: 'sent' }, $push: { attempts: record } },
+        { upsert: true },
+      );
+      await this.#release(series, { lastDigestAt: until, nextDigestAt: null, digestAttempts: 0 }, { digestsSent: 1 });
+      this.deps.logger.info({ seriesId: series._id, digestId }, 'victim digest sent');
+      const pending = await registry.changedSince(series._id, until);
+      if (pending) await registry.reschedule(series._id, pending);
+      return;
+    }
+    const result = classifySmtpError(res.error);
+    const reason = result.ok ? '' : result.reason;
+    const record: AttemptRecord = { ...base, finishedAt, outcome: 'failed', error: reason, retriable: !result.ok && result.retriable };
+    const policy = settings.backoff.email;
+    const retry = !result.ok && result.retriable && n < policy.maxAttempts;
+    await this.#digests.updateOne(
+      { _id: digestId },
+      { $set: { seriesId: series._id, dueAt: series.nextDigestAt ?? startedAt, createdAt: startedAt, counts, state: 'failed' }, $push: { attempts: record } },
+      { upsert: true },
+    );
+    if (retry) {
+      await this.#release(series, { nextDigestAt: new Date(finishedAt.getTime() + backoffDelayMs(n, policy, this.deps.random)) }, { digestAttempts: 1 });
+      return;
+    }
+    this.deps.logger.error({ seriesId: series._id, digestId, reason }, 'victim digest could not be delivered; given up');
+    await this.#release(series, { nextDigestAt: null, digestAttempts: 0 });
+  }
+}
