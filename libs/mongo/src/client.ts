@@ -24,11 +24,15 @@ export interface CollectionIndexes {
   indexes: IndexDescription[];
 }
 
-/** Creates the indexes every collection needs, at start-up, before the service reports ready. */
+/**
+ * Creates the indexes every collection needs, at start-up, before the service reports ready.
+ * One index per command: FerretDB 1.24 drops the connection (a panic in its handler) when one
+ * createIndexes command names two or more indexes that all exist already, which is every restart
+ * and every second instance of a service. One at a time is idempotent on both servers.
+ */
 export async function ensureIndexes(db: Db, specs: readonly CollectionIndexes[]): Promise<void> {
   for (const spec of specs) {
-    if (spec.indexes.length === 0) continue;
-    await db.collection(spec.collection).createIndexes(spec.indexes);
+    for (const index of spec.indexes) await db.collection(spec.collection).createIndexes([index]);
   }
 }
 
