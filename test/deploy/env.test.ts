@@ -1,0 +1,147 @@
+/**
+ * The deploy files cannot drift from the code: every variable that deploy/compose.yaml or
+ * deploy/k8s gives a service must exist in that service's config schema (OTEL_* excepted: the
+ * OpenTelemetry SDK reads those), every required setting without a default must be given, and
+ * the values must pass the schema (loadConfig) as the service would load them at boot.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse, parseAllDocuments } from 'yaml';
+import { loadConfig, type Static } from '@hashcheck/config';
+import type { TObject, TProperties } from '@sinclair/typebox';
+import { IntakeConfigSchema } from '@hashcheck/intake';
+import { HashCheckConfigSchema } from '@hashcheck/hash-check';
+import { NotificationConfigSchema } from '@hashcheck/notification';
+import { EnforcementConfigSchema } from '@hashcheck/enforcement';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const deploy = join(root, 'deploy');
+
+const SCHEMAS: Record<string, TObject<TProperties>> = {
+  intake: IntakeConfigSchema,
+  'hash-check': HashCheckConfigSchema,
+  notification: NotificationConfigSchema,
+  enforcement: EnforcementConfigSchema,
+};
+/** Read by something other than the service's schema. */
+const NOT_IN_SCHEMA = /^OTEL_[A-Z0-9_]+$/;
+
+function unknownVars(service: string, names: string[]): string[] {
+  const props = Object.keys(SCHEMAS[service]?.properties ?? {});
+  return names.filter((n) => !props.includes(n) && !NOT_IN_SCHEMA.test(n));
+}
+
+/** Settings the service cannot start without: required and no default. */
+function mandatory(service: string): string[] {
+  const schema = SCHEMAS[service];
+  if (!schema) return [];
+  const required = (schema.required ?? []) as string[];
+  return required.filter((k) => (schema.properties[k] as { default?: unknown } | undefined)?.default === undefined);
+}
+
+function check(service: string, env: Record<string, string>): Readonly<Static<TObject<TProperties>>> {
+  const schema = SCHEMAS[service];
+  assert.ok(schema, `no config schema known for ${service}`);
+  return loadConfig(schema, env);
+}
+
+// --- compose ------------------------------------------------------------------------------
+
+interface ComposeService {
+  environment?: Record<string, string | number | boolean | null>;
+  deploy?: { replicas?: number };
+  build?: { args?: Record<string, string> };
+}
+
+function compose(): { services: Record<string, ComposeService> } {
+  return parse(readFileSync(join(deploy, 'compose.yaml'), 'utf8'), { merge: true, uniqueKeys: true }) as { services: Record<string, ComposeService> };
+}
+
+/** `${NAME:-default}` as compose would interpolate it with NAME unset. */
+function interpolate(value: string): string {
+  return value.replace(/\$\{[A-Z0-9_]+(?::?-([^}]*))?\}/g, (_m, def: string | undefined) => def ?? '');
+}
+
+test('compose: every service variable exists in its config schema, and the values load', () => {
+  const services = compose().services;
+  for (const name of Object.keys(SCHEMAS)) {
+    const svc = services[name];
+    assert.ok(svc, `compose.yaml has no service ${name}`);
+    const env = Object.fromEntries(Object.entries(svc.environment ?? {}).map(([k, v]) => [k, interpolate(String(v ?? ''))]));
+    assert.deepEqual(unknownVars(name, Object.keys(env)), [], `compose.yaml ${name}: variables its schema does not know`);
+    assert.deepEqual(mandatory(name).filter((k) => !(k in env)), [], `compose.yaml ${name}: required settings not given`);
+    const config = check(name, env) as Record<string, unknown>;
+    assert.equal(config.HOST, '0.0.0.0', `${name} listens on the container's network`);
+    assert.ok((svc.deploy?.replicas ?? 1) >= 2, `${name} runs two replicas`);
+    assert.equal(svc.build?.args?.SERVICE, name, `${name} is built with SERVICE=${name}`);
+  }
+});
+
+test('compose: a variable the schema does not know is caught (the check can fail)', () => {
+  assert.deepEqual(unknownVars('intake', ['KAFKA_BROKERS', 'KAFKA_BROKER']), ['KAFKA_BROKER']);
+  assert.throws(() => check('intake', { KAFKA_BROKERS: 'k:9092', MONGODB_URI: 'mongodb://m', PORT: 'eighty' }), /PORT/);
+});
+
+// --- kubernetes -----------------------------------------------------------------------------
+
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string> };
+  data?: Record<string, string>;
+  spec?: Record<string, unknown>;
+}
+
+function k8sObjects(): K8sObject[] {
+  const dir = join(deploy, 'k8s');
+  const out: K8sObject[] = [];
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')) {
+    for (const doc of parseAllDocuments(readFileSync(join(dir, file), 'utf8'), { uniqueKeys: true })) {
+      assert.deepEqual(doc.errors.map((e) => e.message), [], file);
+      const obj = doc.toJS() as K8sObject | null;
+      if (obj) out.push(obj);
+    }
+  }
+  return out;
+}
+
+interface Container {
+  name: string;
+  image: string;
+  env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string } } }>;
+  envFrom?: Array<{ configMapRef?: { name: string }; secretRef?: { name: string } }>;
+}
+
+function podContainers(d: K8sObject): Container[] {
+  return ((d.spec?.template as { spec?: { containers?: Container[] } } | undefined)?.spec?.containers) ?? [];
+}
+
+test('k8s: every service variable (env and envFrom ConfigMaps) exists in its config schema, and the values load', () => {
+  const objects = k8sObjects();
+  const configMaps = new Map(objects.filter((o) => o.kind === 'ConfigMap').map((o) => [o.metadata.name, o.data ?? {}]));
+  for (const name of Object.keys(SCHEMAS)) {
+    const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === name);
+    assert.ok(deployment, `deploy/k8s has no Deployment ${name}`);
+    const [container] = podContainers(deployment);
+    assert.ok(container);
+    const env: Record<string, string> = {};
+    for (const ref of container.envFrom ?? []) {
+      assert.equal(ref.secretRef, undefined, `${name}: secrets are referenced key by key (env[].valueFrom), so their names are checked`);
+      const cm = configMaps.get(ref.configMapRef?.name ?? '');
+      assert.ok(cm, `${name}: envFrom names ConfigMap ${ref.configMapRef?.name}, which deploy/k8s does not define`);
+      Object.assign(env, cm);
+    }
+    for (const e of container.env ?? []) {
+      // A Secret's value is not in the repository: stand in a well-formed one for the schema check.
+      env[e.name] = e.value ?? (e.name === 'MONGODB_URI' ? 'mongodb://mongo-0.mongo:27017,mongo-1.mongo:27017/?replicaSet=rs0' : 'from-a-secret');
+    }
+    assert.deepEqual(unknownVars(name, Object.keys(env)), [], `deploy/k8s ${name}: variables its schema does not know`);
+    assert.deepEqual(mandatory(name).filter((k) => !(k in env)), [], `deploy/k8s ${name}: required settings not given`);
+    // KAFKA_SASL_* come from an optional Secret; without it the service runs without SASL.
+    const withoutOptional = Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('KAFKA_SASL_')));
+    check(name, withoutOptional);
+  }
+});
