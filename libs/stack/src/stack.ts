@@ -191,6 +191,11 @@ function notManaged(what: string, variable: string): HashCheckError {
  * did start.
  */
 export async function startStack(options: StartStackOptions = {}): Promise<Stack> {
+  // HASHCHECK_STACK=containers: the same parts as containers through testcontainers (containers.ts).
+  if ((options.env ?? process.env).HASHCHECK_STACK === 'containers') {
+    const { startContainerStack } = await import('./containers');
+    return startContainerStack(options);
+  }
   const t0 = Date.now();
   const p = plan(options);
   const log = logger(options.log);
