@@ -5,7 +5,8 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tailFile } from './child';
-import { checkGo, checkMaven, startFailed } from './prereqs';
+import { formatKafkaTemplate } from './kafka';
+import { checkGo, checkJava, checkMaven, startFailed } from './prereqs';
 
 /** The versions the local stack runs. Artifacts are cached per version. */
 export const VERSIONS = {
@@ -108,18 +109,22 @@ export interface Artifact {
   ms: number;
 }
 
-/** Kafka's jars (and the log4j2 slf4j binding) from Maven Central into `<cache>/kafka-<version>/libs`. */
+/**
+ * Kafka's jars (and the log4j2 slf4j binding) from Maven Central into `<cache>/kafka-<version>/libs`,
+ * plus a formatted KRaft storage directory that every start copies.
+ */
 export async function prepareKafka(env: NodeJS.ProcessEnv = process.env, log: Log = () => undefined): Promise<Artifact> {
   const t0 = Date.now();
   const root = cacheRoot(env);
   const pom = join(PACKAGE_DIR, 'kafka', 'pom.xml');
-  const key = fingerprint(VERSIONS.kafka, VERSIONS.log4j, readFileSync(pom, 'utf8'));
+  const key = fingerprint(VERSIONS.kafka, VERSIONS.log4j, readFileSync(pom, 'utf8'), 'formatted-storage-v1');
   const { dir, hit } = await cached(root, `kafka-${VERSIONS.kafka}`, key, async (tmp) => {
     log(`downloading Apache Kafka ${VERSIONS.kafka} jars from Maven Central (once) ...`);
     await mavenCopy('kafka', pom, { 'kafka.version': VERSIONS.kafka, 'log4j.version': VERSIONS.log4j }, join(tmp, 'libs'), root, env);
     if (!readdirSync(join(tmp, 'libs')).some((f) => f.startsWith(`kafka_2.13-${VERSIONS.kafka}`))) {
       throw startFailed('kafka', `preparation failed: Maven did not produce kafka_2.13-${VERSIONS.kafka}.jar`, undefined, '');
     }
+    await formatKafkaTemplate(checkJava(env), tmp);
   });
   return { dir, cached: hit, ms: Date.now() - t0 };
 }

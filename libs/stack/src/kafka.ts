@@ -1,10 +1,13 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
-import { ManagedChild, freePort, tailFile, waitUntil } from './child';
+import { ManagedChild, freePort, waitUntil } from './child';
 import { startFailed } from './prereqs';
+
+/** Inside `<cache>/kafka-<version>/`: a storage directory formatted once, copied on every start. */
+export const KAFKA_TEMPLATE_DIR = 'formatted-storage';
 import type { Log } from './artifacts';
 
 export interface KafkaOptions {
@@ -169,12 +172,12 @@ export class LocalKafka {
     writeFileSync(props, serverProperties({ brokerPort, controllerPort, logDirs }));
     writeFileSync(log4j, log4jConfig(logFile));
 
+    // A storage directory formatted once per cached Kafka version (see prepareKafka): copying it
+    // saves a JVM start on every launch. The cluster id is shared by all local stacks, which are
+    // separate single-node clusters, so nothing can mix them up.
+    cpSync(join(opts.artifactDir, KAFKA_TEMPLATE_DIR), logDirs, { recursive: true });
     const classpath = join(opts.artifactDir, 'libs', '*');
     const common = [`-Dlog4j2.configurationFile=${log4j}`, `-Dkafka.logs.dir=${opts.runDir}`, '-Djava.awt.headless=true', '-cp', classpath];
-    const formatOut = join(opts.runDir, 'kafka-format.out');
-    // The format tool is short-lived: the client compiler and serial GC start it faster.
-    const formatArgs = ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', ...common, 'kafka.tools.StorageTool', 'format', '-t', randomClusterId(), '-c', props];
-    await runOnce(opts.java, formatArgs, formatOut, logFile, opts.timeoutMs);
 
     const child = new ManagedChild({
       name: 'kafka',
@@ -228,23 +231,44 @@ export class LocalKafka {
   }
 }
 
-function runOnce(command: string, args: string[], outFile: string, logFile: string, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.on('data', (b: Buffer) => chunks.push(b));
-    child.stderr.on('data', (b: Buffer) => chunks.push(b));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(startFailed('Kafka', `storage format could not run ${command}: ${err.message}`, undefined, '', err));
+/**
+ * Formats a KRaft storage directory into `<artifactDir>/formatted-storage` with
+ * kafka.tools.StorageTool (meta.properties + bootstrap.checkpoint; neither holds ports or paths).
+ */
+export async function formatKafkaTemplate(java: string, artifactDir: string, timeoutMs = 120_000): Promise<void> {
+  const work = mkdtempSync(join(artifactDir, '.format-'));
+  try {
+    const target = join(artifactDir, KAFKA_TEMPLATE_DIR);
+    const props = join(work, 'server.properties');
+    // Ports are irrelevant to the format; the real ones are chosen at each start.
+    writeFileSync(props, serverProperties({ brokerPort: 9092, controllerPort: 9093, logDirs: target }));
+    const log4j = join(work, 'log4j2.properties');
+    writeFileSync(log4j, log4jConfig(join(work, 'format.log')));
+    const args = [
+      // Short-lived: the client compiler and serial GC start it faster.
+      '-Xmx256m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC',
+      `-Dlog4j2.configurationFile=${log4j}`, '-cp', join(artifactDir, 'libs', '*'),
+      'kafka.tools.StorageTool', 'format', '-t', randomClusterId(), '-c', props,
+    ];
+    const out = await new Promise<string>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const child = spawn(java, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.on('data', (b: Buffer) => chunks.push(b));
+      child.stderr.on('data', (b: Buffer) => chunks.push(b));
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.once('error', (err) => {
+        clearTimeout(timer);
+        reject(startFailed('Kafka', `storage format could not run ${java}: ${err.message}`, undefined, '', err));
+      });
+      child.once('close', (code, signal) => {
+        clearTimeout(timer);
+        const text = Buffer.concat(chunks).toString('utf8');
+        if (code === 0) resolve(text);
+        else reject(startFailed('Kafka', `storage format (kafka.tools.StorageTool) failed: ${signal ?? `exit code ${code}`}`, undefined, text));
+      });
     });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      const out = Buffer.concat(chunks).toString('utf8');
-      writeFileSync(outFile, out);
-      if (code === 0) return resolve();
-      reject(startFailed('Kafka', `storage format (kafka.tools.StorageTool) failed: ${signal ?? `exit code ${code}`}\n${out.trim()}`, logFile, tailFile(logFile, 20)));
-    });
-  });
+    if (!/Formatting/.test(out)) throw startFailed('Kafka', 'storage format printed nothing expected', undefined, out);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }
