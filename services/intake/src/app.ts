@@ -48,12 +48,13 @@ export async function buildApp(config: IntakeConfig, options: BuildOptions = {})
   const ingest = new Ingest(reports, app.providers, () => app.outbox.notify());
   app.decorate('intake', { reports, providers: new ProviderStore(app.mongo.db, secretKeys?.[0]), ingest });
 
+  const submittedGroup = groupId(config, SERVICE, 'submitted');
   await app.register(consumerPlugin, {
     name: 'reports-submitted',
-    groupId: groupId(config, SERVICE, 'submitted'),
+    groupId: submittedGroup,
     topics: [Topics.reportsSubmitted],
     handler: submittedHandler(ingest),
-    onInvalid: submittedInvalidHandler(ingest),
+    onInvalid: submittedInvalidHandler(ingest, { producer: app.kafka.producer, ledger: app.mongo.db.collection(Collections.DEAD_LETTERS), groupId: submittedGroup }),
     partitionsConsumedConcurrently: config.INTAKE_CONSUMER_CONCURRENCY,
   });
   await app.register(consumerPlugin, {
