@@ -77,12 +77,14 @@ declare module 'fastify' {
   }
 }
 
-/** Starts polling once the app is ready; on close, finishes the current pass before the clients close. */
+/** Starts polling once the app is ready; on close, finishes the current pass first, then closes the channels. */
 export const workersPlugin = fp<{ tasks: WorkerTask[]; intervalMs: number; onClose?: () => Promise<void> }>(
   async (app: FastifyInstance, opts) => {
     const poller = new Poller(opts.tasks, opts.intervalMs, app.log);
     app.decorate('workers', poller);
     app.addHook('onReady', async () => poller.start());
+    // Stop sending before anything else shuts down (consumers can take seconds to leave the group).
+    app.addHook('preClose', async () => poller.stop());
     app.addHook('onClose', async () => {
       await poller.stop();
       await opts.onClose?.();

@@ -1,0 +1,96 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createEvent, CasesClosed, Topics } from '@hashcheck/events';
+import { infra, waitFor } from '@hashcheck/testing';
+import { caseKeyOf, matchedEvent, mimePart, providerEvent, startSmtp } from './helpers';
+import { ADMIN_KEY, bootNotification, FAST, OFFICER_KEY, publishProviders, sleep } from './setup';
+
+const admin = { authorization: `Bearer ${ADMIN_KEY}` };
+
+test('victim digests: opt-in registry, counts only, each detection and all-removed, opt-out', async (t) => {
+  const env = infra(t);
+  if (!env) return;
+  const smtp = await startSmtp();
+  t.after(() => smtp.close());
+  const h = await bootNotification(t, env, { ...FAST, SMTP_HOST: '127.0.0.1', SMTP_PORT: String(smtp.port) });
+  t.after(() => h.app.close());
+  await publishProviders(h, [providerEvent({ id: 'prov-v', abuseContacts: ['abuse@prov-v.example'] })]);
+  const db = h.app.mongo.db;
+
+  await t.test('only administrators keep the registry', async () => {
+    const body = { intermediary: { email: 'desk@support.example', name: 'Support desk' }, reference: 'IM-2025-007', choice: 'each-detection', delaySeconds: 2, language: 'en' };
+    assert.equal((await h.app.inject({ method: 'PUT', url: '/v1/victim-series/series-each', payload: body })).statusCode, 401);
+    assert.equal((await h.app.inject({ method: 'PUT', url: '/v1/victim-series/series-each', payload: body, headers: { authorization: `Bearer ${OFFICER_KEY}` } })).statusCode, 403);
+    const bad = await h.app.inject({ method: 'PUT', url: '/v1/victim-series/series-each', payload: { ...body, choice: 'hourly' }, headers: admin });
+    assert.equal(bad.statusCode, 400);
+    const created = await h.app.inject({ method: 'PUT', url: '/v1/victim-series/series-each', payload: body, headers: admin });
+    assert.equal(created.statusCode, 201, created.body);
+    assert.equal(created.json().choice, 'each-detection');
+    const again = await h.app.inject({ method: 'PUT', url: '/v1/victim-series/series-each', payload: body, headers: admin });
+    assert.equal(again.statusCode, 200);
+    const removedChoice = await h.app.inject({
+      method: 'PUT', url: '/v1/victim-series/series-gone', headers: admin,
+      payload: { intermediary: { email: 'desk@support.example' }, choice: 'all-removed', delaySeconds: 0.2, language: 'nl' },
+    });
+    assert.equal(removedChoice.statusCode, 201);
+  });
+
+  await t.test('each detection: a delayed digest to the intermediary with counts and no URLs, hashes or providers', async () => {
+    const events = [matchedEvent('prov-v', 'v1', { seriesId: 'series-each' }), matchedEvent('prov-v', 'v2', { seriesId: 'series-each' })];
+    const published = Date.now();
+    await h.app.kafka.producer.publish(Topics.reportsMatched, events);
+    const mail = await waitFor(() => smtp.mails.find((m) => m.to.includes('desk@support.example')), { what: 'the digest' });
+    assert.ok(mail.at.getTime() - published >= 2000, 'held back for the chosen delay');
+    const text = mimePart(mail.raw, 'text/plain')!;
+    assert.match(text, /Digest for IM-2025-007/);
+    assert.match(text, /Found in total: 2/);
+    assert.match(text, /Newly found since the previous digest: 2/);
+    const raw = mail.raw.toString('utf8');
+    for (const e of events) {
+      assert.ok(!raw.includes(e.data.url) && !raw.includes('files.example'), 'no URL');
+      assert.ok(!raw.includes(e.data.caseKey) && !raw.includes(e.data.hashes.sha256!), 'no hash');
+    }
+    assert.ok(!raw.includes('prov-v'), 'no provider');
+    const view = await h.app.inject({ url: '/v1/victim-series/series-each', headers: admin });
+    assert.equal(view.json().digestsSent, 1);
+    const digests = await h.app.inject({ url: '/v1/victim-series/series-each/digests', headers: admin });
+    assert.equal(digests.json().digests[0].state, 'sent');
+    assert.equal(digests.json().digests[0].counts.found, 2);
+  });
+
+  await t.test('nothing is kept for a series that did not opt in', async () => {
+    await h.app.kafka.producer.publish(Topics.reportsMatched, [matchedEvent('prov-v', 'v3', { seriesId: 'series-unknown' })]);
+    await waitFor(async () => (await db.collection('notice_items').countDocuments({ caseKey: caseKeyOf('v3') })) === 1 || undefined, { what: 'the v3 item' });
+    assert.equal(await db.collection('victim_cases').countDocuments({ seriesId: 'series-unknown' }), 0);
+  });
+
+  await t.test('all removed: no digest while something is online, one when the last case is removed', async () => {
+    const before = smtp.mails.length;
+    await h.app.kafka.producer.publish(Topics.reportsMatched, [matchedEvent('prov-v', 'g1', { seriesId: 'series-gone' }), matchedEvent('prov-v', 'g2', { seriesId: 'series-gone' })]);
+    await waitFor(async () => (await db.collection('victim_cases').countDocuments({ seriesId: 'series-gone' })) === 2 || undefined, { what: 'two tracked cases' });
+    const close = (seed: string) => createEvent(CasesClosed, { subject: `${caseKeyOf(seed)}.1`, source: 'enforcement', data: { caseId: `${caseKeyOf(seed)}.1`, providerId: 'prov-v', outcome: 'removed' } });
+    await h.app.kafka.producer.publish(Topics.casesClosed, [close('g1')]);
+    await waitFor(async () => (await db.collection('victim_cases').countDocuments({ seriesId: 'series-gone', status: 'removed' })) === 1 || undefined, { what: 'one removed' });
+    await sleep(800);
+    assert.equal(smtp.mails.filter((m) => m.raw.includes('HashCheck-overzicht')).length, 0, 'nothing while one is online');
+    await h.app.kafka.producer.publish(Topics.casesClosed, [close('g2')]);
+    const mail = await waitFor(() => smtp.mails.slice(before).find((m) => mimePart(m.raw, 'text/plain')?.includes('Alles wat tot nu toe is gevonden, is verwijderd.')), { what: 'the all-removed digest' });
+    const text = mimePart(mail.raw, 'text/plain')!;
+    assert.match(text, /Gevonden in totaal: 2/);
+    assert.match(text, /Verwijderd: 2/);
+    assert.match(text, /Nog online: 0/);
+    // A replayed closure changes nothing.
+    await h.app.kafka.producer.publish(Topics.casesClosed, [close('g2')]);
+    await sleep(800);
+    assert.equal(smtp.mails.slice(before).filter((m) => mimePart(m.raw, 'text/plain')?.includes('Alles wat tot nu toe')).length, 1);
+  });
+
+  await t.test('opting out removes the link and what was kept for it', async () => {
+    const res = await h.app.inject({ method: 'DELETE', url: '/v1/victim-series/series-each', headers: admin });
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.json().cases, 2);
+    assert.equal(await db.collection('victim_cases').countDocuments({ seriesId: 'series-each' }), 0);
+    assert.equal(await db.collection('victim_digests').countDocuments({ seriesId: 'series-each' }), 0);
+    assert.equal((await h.app.inject({ url: '/v1/victim-series/series-each', headers: admin })).statusCode, 404);
+  });
+});
