@@ -31,7 +31,7 @@ export async function startInstance(t: TestContext, env: Env, clock: Clock, extr
     ADMIN_API_KEY: env.adminKey,
     TIMER_POLL_MS: '50',
     TIMER_LEASE_MS: '1500',
-    OUTBOX_POLL_MS: '50',
+    OUTBOX_POLL_MS: '500',
     LOG_LEVEL: 'silent',
     RETENTION_INTERVAL_MS: '0',
     ...extra,
