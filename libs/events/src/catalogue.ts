@@ -51,3 +51,5 @@ export const Events = {
   HashesChanges,
   HashesRetractionRequested,
 } as const;
+
+export { asyncApiDocument, messageKey, PARTNER_PUBLISHED, type AsyncApiOptions } from './schemas/asyncapi';
