@@ -1,10 +1,19 @@
 import { BitSet, growU32 } from './bits';
 import { bucketSort } from './sort';
 
-/** Number of bucket bits for `n` sorted keys: about 8-16 keys per bucket, so a lookup is a short binary search. */
-function bucketBits(n: number): number {
+/** Bucket bits used while sorting: tiny buckets, so the per-bucket comparison sort is trivial. */
+function sortBits(n: number): number {
   const log = n > 0 ? Math.floor(Math.log2(n)) : 0;
-  return Math.min(24, Math.max(4, log - 3));
+  return Math.min(24, Math.max(4, log - 1));
+}
+
+/**
+ * Bucket bits of the lookup table: 8-16 entries per bucket, i.e. 32-64 bytes of first words, about
+ * one cache line, while the offsets table stays small (0.25-0.5 B/entry) and cache-friendly.
+ */
+function lookupBits(n: number): number {
+  const log = n > 0 ? Math.floor(Math.log2(n)) : 0;
+  return Math.min(26, Math.max(4, log - 3));
 }
 
 function hashSlot(keys: Uint32Array, off: number, width: number, tbits: number): number {
@@ -16,62 +25,73 @@ function hashSlot(keys: Uint32Array, off: number, width: number, tbits: number):
 /**
  * Exact-match index over fixed-width keys (`width` 32-bit words), each entry carrying a 32-bit ref.
  *
- * Layout: a sorted packed base (keys + refs + bucket offsets by key prefix, binary search inside a
- * bucket) plus a delta area for entries added since the last compaction (an open-addressing table
- * of delta ids, all in typed arrays), and tombstone bitsets for retracted entries of either part.
- * The same key may appear several times (one entry per list holding it).
+ * Base: entries sorted by key, stored as the first words (`k0`, dense: a lookup of an absent key
+ * reads one bucket offset and about one cache line of `k0`) and the remaining words (`rest`, read
+ * only when a first word matches), plus refs and bucket offsets by the top bits of the first word.
+ * Delta: entries added since the last compaction, in an open-addressing table of typed arrays.
+ * Tombstone bitsets mark retracted entries of either part. A key may occur several times (one
+ * entry per list holding it).
  */
 export class ExactIndex {
   readonly width: number;
   // Sorted base.
-  private keys: Uint32Array;
-  private refs: Uint32Array;
-  private n: number;
+  private k0: Uint32Array = new Uint32Array(0);
+  private rest: Uint32Array = new Uint32Array(0);
+  private refs: Uint32Array = new Uint32Array(0);
+  private n = 0;
   private starts: Uint32Array;
   private shift: number;
-  private dead: BitSet;
+  private dead = new BitSet(0);
   private deadCount = 0;
   // Delta.
-  private dKeys: Uint32Array;
-  private dRefs: Uint32Array;
+  private dKeys: Uint32Array = new Uint32Array(0);
+  private dRefs: Uint32Array = new Uint32Array(0);
   private dCount = 0;
-  private dDead: BitSet;
+  private dDead = new BitSet(0);
   private dDeadCount = 0;
   private table: Uint32Array; // delta id + 1, 0 = empty
-  private tbits: number;
+  private tbits = 4;
+  private readonly scratch: Uint32Array;
   /** Refs of the last lookup, valid until the next call. */
   hits: Uint32Array = new Uint32Array(16);
 
   constructor(width: number) {
     this.width = width;
-    this.keys = new Uint32Array(0);
-    this.refs = new Uint32Array(0);
-    this.n = 0;
-    const bits = bucketBits(0);
+    const bits = lookupBits(0);
     this.starts = new Uint32Array((1 << bits) + 1);
     this.shift = 32 - bits;
-    this.dead = new BitSet(0);
-    this.dKeys = new Uint32Array(0);
-    this.dRefs = new Uint32Array(0);
-    this.dDead = new BitSet(0);
-    this.tbits = 4;
     this.table = new Uint32Array(1 << this.tbits);
+    this.scratch = new Uint32Array(width);
   }
 
   /**
-   * Replaces the whole content with `n` entries taken from `keys`/`refs` (ownership passes to the
-   * index: they are sorted in place, and kept if they are exactly sized). Drops the delta.
+   * Replaces the whole content with `n` entries from `keys`/`refs` (ownership passes to the index:
+   * both are sorted in place; `keys` is released once split). Drops the delta.
    */
   load(keys: Uint32Array, refs: Uint32Array, n: number): void {
     const w = this.width;
-    const k = keys.length === n * w ? keys : keys.slice(0, n * w);
     const r = refs.length === n ? refs : refs.slice(0, n);
-    const bits = bucketBits(n);
-    this.starts = bucketSort(k, r, w, n, bits);
-    this.shift = 32 - bits;
-    this.keys = k;
+    bucketSort(keys, r, w, n, sortBits(n));
+    const k0 = new Uint32Array(n);
+    const rest = new Uint32Array(n * (w - 1));
+    for (let i = 0, p = 0, q = 0; i < n; i++) {
+      k0[i] = keys[p++] as number;
+      for (let k = 1; k < w; k++) rest[q++] = keys[p++] as number;
+    }
+    const bits = lookupBits(n);
+    const starts = new Uint32Array((1 << bits) + 1);
+    const shift = 32 - bits;
+    for (let i = 0; i < n; i++) {
+      const b = ((k0[i] as number) >>> shift) + 1;
+      starts[b] = (starts[b] as number) + 1;
+    }
+    for (let b = 1; b < starts.length; b++) starts[b] = (starts[b] as number) + (starts[b - 1] as number);
+    this.k0 = k0;
+    this.rest = rest;
     this.refs = r;
     this.n = n;
+    this.starts = starts;
+    this.shift = shift;
     this.dead = new BitSet(n);
     this.deadCount = 0;
     this.dKeys = new Uint32Array(0);
@@ -98,14 +118,13 @@ export class ExactIndex {
 
   /** Whether a compaction would pay off: the delta or the tombstones have grown relative to the base. */
   needsCompaction(): boolean {
-    const limit = Math.max(65536, this.n >>> 3);
-    return this.dCount > limit || this.deadCount + this.dDeadCount > Math.max(65536, this.n >>> 2);
+    return this.dCount > Math.max(65536, this.n >>> 3) || this.deadCount + this.dDeadCount > Math.max(65536, this.n >>> 2);
   }
 
   /** Bytes held in typed arrays. */
   byteSize(): number {
     return (
-      this.keys.byteLength + this.refs.byteLength + this.starts.byteLength + this.dead.words.byteLength +
+      this.k0.byteLength + this.rest.byteLength + this.refs.byteLength + this.starts.byteLength + this.dead.words.byteLength +
       this.dKeys.byteLength + this.dRefs.byteLength + this.dDead.words.byteLength + this.table.byteLength + this.hits.byteLength
     );
   }
@@ -116,48 +135,54 @@ export class ExactIndex {
     return count + 1;
   }
 
+  /** First base position whose first word is >= q0 (within q0's bucket), and the bucket end. */
+  private seek(q0: number): number {
+    const b = q0 >>> this.shift;
+    let lo = this.starts[b] as number;
+    let hi = this.starts[b + 1] as number;
+    const k0 = this.k0;
+    if (hi - lo > 16) {
+      // Only skewed data makes big buckets.
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((k0[mid] as number) < q0) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    }
+    while (lo < hi && (k0[lo] as number) < q0) lo++;
+    return lo;
+  }
+
+  /** Compares the words after the first of base entry `i` with q; <0, 0, >0. */
+  private cmpRest(i: number, q: Uint32Array, qo: number): number {
+    const w1 = this.width - 1;
+    const p = i * w1;
+    const rest = this.rest;
+    for (let k = 0; k < w1; k++) {
+      const x = rest[p + k] as number;
+      const y = q[qo + 1 + k] as number;
+      if (x !== y) return x < y ? -1 : 1;
+    }
+    return 0;
+  }
+
   /**
    * Finds live entries equal to the key at q[qo..qo+width). Refs land in `this.hits`; returns their
    * number. With `limits`, entries whose ref has a negative limit (disabled list) are skipped.
    */
   lookup(q: Uint32Array, qo: number, limits?: Int16Array): number {
-    const w = this.width;
-    const keys = this.keys;
-    const q0 = q[qo] as number;
     let count = 0;
     if (this.n > 0) {
-      const b = q0 >>> this.shift;
-      let lo = this.starts[b] as number;
-      const end = this.starts[b + 1] as number;
-      let hi = end;
-      // Lower bound of q inside the bucket.
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        const p = mid * w;
-        let c = 0;
-        for (let i = 0; i < w; i++) {
-          const x = keys[p + i] as number;
-          const y = q[qo + i] as number;
-          if (x !== y) {
-            c = x < y ? -1 : 1;
-            break;
-          }
-        }
-        if (c < 0) lo = mid + 1;
-        else hi = mid;
-      }
-      for (; lo < end; lo++) {
-        const p = lo * w;
-        let eq = true;
-        for (let i = 0; i < w; i++) {
-          if (keys[p + i] !== q[qo + i]) {
-            eq = false;
-            break;
-          }
-        }
-        if (!eq) break;
-        if (this.deadCount > 0 && this.dead.has(lo)) continue;
-        const ref = this.refs[lo] as number;
+      const q0 = q[qo] as number;
+      const k0 = this.k0;
+      const n = this.n;
+      for (let i = this.seek(q0); i < n && k0[i] === q0; i++) {
+        const c = this.cmpRest(i, q, qo);
+        if (c < 0) continue;
+        if (c > 0) break;
+        if (this.deadCount > 0 && this.dead.has(i)) continue;
+        const ref = this.refs[i] as number;
         if (limits !== undefined && (limits[ref] as number) < 0) continue;
         count = this.pushHit(count, ref);
       }
@@ -174,20 +199,19 @@ export class ExactIndex {
       const slot = this.table[s] as number;
       if (slot === 0) return count;
       const id = slot - 1;
-      const p = id * w;
-      let eq = true;
-      for (let i = 0; i < w; i++) {
-        if (this.dKeys[p + i] !== q[qo + i]) {
-          eq = false;
-          break;
-        }
-      }
-      if (eq && !(this.dDeadCount > 0 && this.dDead.has(id))) {
+      if (this.deltaEquals(id, q, qo) && !(this.dDeadCount > 0 && this.dDead.has(id))) {
         const ref = this.dRefs[id] as number;
         if (limits === undefined || (limits[ref] as number) >= 0) count = this.pushHit(count, ref);
       }
       s = (s + 1) & mask;
     }
+  }
+
+  private deltaEquals(id: number, q: Uint32Array, qo: number): boolean {
+    const w = this.width;
+    const p = id * w;
+    for (let i = 0; i < w; i++) if (this.dKeys[p + i] !== q[qo + i]) return false;
+    return true;
   }
 
   /** Adds an entry to the delta; it matches from now on. Does not check for duplicates (the caller does). */
@@ -221,14 +245,11 @@ export class ExactIndex {
    * A retracted entry stops matching immediately.
    */
   retract(q: Uint32Array, qo: number, pred: (ref: number) => boolean): number {
-    const w = this.width;
     let removed = 0;
     if (this.n > 0) {
-      const b = (q[qo] as number) >>> this.shift;
-      const lo = this.starts[b] as number;
-      const end = this.starts[b + 1] as number;
-      for (let i = lo; i < end; i++) {
-        if (this.dead.has(i) || !this.equalsAt(this.keys, i, q, qo)) continue;
+      const q0 = q[qo] as number;
+      for (let i = this.seek(q0); i < this.n && this.k0[i] === q0; i++) {
+        if (this.dead.has(i) || this.cmpRest(i, q, qo) !== 0) continue;
         if (pred(this.refs[i] as number)) {
           this.dead.set(i);
           this.deadCount++;
@@ -238,12 +259,12 @@ export class ExactIndex {
     }
     if (this.dCount > 0) {
       const mask = (1 << this.tbits) - 1;
-      let s = hashSlot(q, qo, w, this.tbits);
+      let s = hashSlot(q, qo, this.width, this.tbits);
       for (;;) {
         const slot = this.table[s] as number;
         if (slot === 0) break;
         const id = slot - 1;
-        if (!this.dDead.has(id) && this.equalsAt(this.dKeys, id, q, qo) && pred(this.dRefs[id] as number)) {
+        if (!this.dDead.has(id) && this.deltaEquals(id, q, qo) && pred(this.dRefs[id] as number)) {
           this.dDead.set(id);
           this.dDeadCount++;
           removed++;
@@ -254,44 +275,41 @@ export class ExactIndex {
     return removed;
   }
 
-  private equalsAt(keys: Uint32Array, id: number, q: Uint32Array, qo: number): boolean {
-    const w = this.width;
-    const p = id * w;
-    for (let i = 0; i < w; i++) if (keys[p + i] !== q[qo + i]) return false;
-    return true;
-  }
-
-  /** Calls `fn` for every live entry (base then delta). `keys`/`off` point at the entry's key. */
+  /**
+   * Calls `fn` for every live entry (base then delta). `keys`/`off` point at the entry's key and are
+   * only valid during the call.
+   */
   forEach(fn: (keys: Uint32Array, off: number, ref: number) => void): void {
     const w = this.width;
-    for (let i = 0; i < this.n; i++) if (!(this.deadCount > 0 && this.dead.has(i))) fn(this.keys, i * w, this.refs[i] as number);
+    const key = this.scratch;
+    for (let i = 0; i < this.n; i++) {
+      if (this.deadCount > 0 && this.dead.has(i)) continue;
+      key[0] = this.k0[i] as number;
+      for (let k = 1; k < w; k++) key[k] = this.rest[i * (w - 1) + k - 1] as number;
+      fn(key, 0, this.refs[i] as number);
+    }
     for (let i = 0; i < this.dCount; i++) if (!(this.dDeadCount > 0 && this.dDead.has(i))) fn(this.dKeys, i * w, this.dRefs[i] as number);
   }
 
   /**
    * Rebuilds the sorted base from live entries (base and delta), dropping tombstones and entries whose
-   * ref fails `keep`, and mapping refs through `mapRef` when given. O(n); holds old and new arrays at once.
+   * ref fails `keep`, mapping refs through `mapRef` when given. O(n); holds old and new arrays at once.
    */
   compact(keep?: (ref: number) => boolean, mapRef?: (ref: number) => number): void {
     const w = this.width;
-    const keepBase = (i: number): boolean => !(this.deadCount > 0 && this.dead.has(i)) && (keep === undefined || keep(this.refs[i] as number));
-    const keepDelta = (i: number): boolean => !(this.dDeadCount > 0 && this.dDead.has(i)) && (keep === undefined || keep(this.dRefs[i] as number));
     let live = 0;
-    for (let i = 0; i < this.n; i++) if (keepBase(i)) live++;
-    for (let i = 0; i < this.dCount; i++) if (keepDelta(i)) live++;
+    this.forEach((_k, _o, ref) => {
+      if (keep === undefined || keep(ref)) live++;
+    });
     const keys = new Uint32Array(live * w);
     const refs = new Uint32Array(live);
     let j = 0;
-    const copy = (src: Uint32Array, srcRefs: Uint32Array, i: number): void => {
-      const ps = i * w;
-      const pd = j * w;
-      for (let k = 0; k < w; k++) keys[pd + k] = src[ps + k] as number;
-      const ref = srcRefs[i] as number;
+    this.forEach((src, off, ref) => {
+      if (keep !== undefined && !keep(ref)) return;
+      for (let k = 0; k < w; k++) keys[j * w + k] = src[off + k] as number;
       refs[j] = mapRef === undefined ? ref : mapRef(ref);
       j++;
-    };
-    for (let i = 0; i < this.n; i++) if (keepBase(i)) copy(this.keys, this.refs, i);
-    for (let i = 0; i < this.dCount; i++) if (keepDelta(i)) copy(this.dKeys, this.dRefs, i);
+    });
     this.load(keys, refs, live);
   }
 }

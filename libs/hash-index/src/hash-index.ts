@@ -1,7 +1,8 @@
 import { ExactIndex } from './exact-index';
 import { DEFAULT_PDQ_THRESHOLD, EXACT_HASH_TYPES, HASH_TYPES, HASH_WORDS, MAX_PDQ_THRESHOLD } from './hash-types';
 import type { ExactHashType, HashType } from './hash-types';
-import { parseHash } from './hex';
+import { bytesToWords, parseHash } from './hex';
+import type { HashChunk } from './chunk-codec';
 import { PdqIndex } from './pdq-index';
 
 /** A list as the index sees it: what a match reports, and what decides whether it matches. */
@@ -274,13 +275,27 @@ export class HashIndex {
     return this.toMatches(hits, dists, n);
   }
 
-  /** True when the hash matches anything (the EOKM-style yes/no answer), without building match objects. */
+  /**
+   * True when the hex hash matches anything (the EOKM-style yes/no answer), without building match
+   * objects; undefined when the hex is not a valid hash of the type.
+   */
+  matches(type: HashType, hex: string): boolean | undefined {
+    if (!parseHash(type, hex, this.scratch)) return undefined;
+    return this.matchesWords(type, this.scratch, 0);
+  }
+
+  /** True when the hash matches anything, without building match objects. */
   matchesWords(type: HashType, words: Uint32Array, off: number): boolean {
     if (type === 'pdq') return this.pdq.search(words, off, this.maxPdq, this.limits) > 0;
     return this.exact[type].lookup(words, off, this.limits) > 0;
   }
 
   private toMatches(hits: Uint32Array, dists: Uint16Array | undefined, n: number): HashMatch[] {
+    if (n === 1) {
+      const ref = hits[0] as number;
+      const slot = this.slots[this.attrSlot[ref] as number] as ListSlot;
+      return [{ list: slot.id, listName: slot.name, category: this.attrCategory[ref], series: this.attrSeries[ref], distance: dists === undefined ? 0 : (dists[0] as number) }];
+    }
     const out: HashMatch[] = [];
     const seen: number[] = [];
     for (let i = 0; i < n; i++) {
@@ -299,6 +314,26 @@ export class HashIndex {
     }
     out.sort((a, b) => a.distance - b.distance || (a.list < b.list ? -1 : a.list > b.list ? 1 : 0));
     return out;
+  }
+
+  /**
+   * Applies a chunk incrementally (each entry through `add` or `retract`), for changes that must
+   * match or stop matching at once. Per-entry metadata wins over `defaults`.
+   */
+  applyChunk(chunk: HashChunk, listId: string, defaults?: EntryMeta): { changed: number } {
+    const words = new Uint32Array(HASH_WORDS[chunk.type]);
+    const size = words.length * 4;
+    let changed = 0;
+    for (let i = 0; i < chunk.count; i++) {
+      bytesToWords(chunk.hashes.subarray(i * size, (i + 1) * size), words);
+      if (chunk.op === 'retract') {
+        changed += this.retract(chunk.type, words, listId) > 0 ? 1 : 0;
+      } else {
+        const meta = { category: chunk.categories?.[i] ?? defaults?.category, series: chunk.series?.[i] ?? defaults?.series };
+        changed += this.add(chunk.type, words, listId, meta) === 'duplicate' ? 0 : 1;
+      }
+    }
+    return { changed };
   }
 
   /** Starts a bulk load: entries are packed into typed arrays and indexed together on commit. */
@@ -444,6 +479,32 @@ export class BulkLoader {
     }
     const m = this.perSlot[type];
     m.set(this.lastSlot, (m.get(this.lastSlot) ?? 0) + k);
+  }
+
+  /**
+   * Adds every entry of an 'add' chunk to `listId`. Per-entry metadata wins over `defaults`; the
+   * common case (no per-entry metadata) converts the whole chunk in one pass.
+   */
+  addChunk(chunk: HashChunk, listId: string, defaults?: EntryMeta): void {
+    if (chunk.op !== 'add') throw new RangeError('only add chunks can be bulk loaded; apply retractions after commit');
+    const type = chunk.type;
+    const w = HASH_WORDS[type];
+    const n = this.counts[type];
+    this.ensure(type, n + chunk.count);
+    bytesToWords(chunk.hashes, this.keys[type], n * w);
+    const refs = this.refs[type];
+    if (chunk.categories === undefined && chunk.series === undefined) {
+      const ref = this.ref(listId, defaults);
+      refs.fill(ref, n, n + chunk.count);
+      this.countSlot(type, ref, chunk.count);
+    } else {
+      for (let i = 0; i < chunk.count; i++) {
+        const ref = this.ref(listId, { category: chunk.categories?.[i] ?? defaults?.category, series: chunk.series?.[i] ?? defaults?.series });
+        refs[n + i] = ref;
+        this.countSlot(type, ref, 1);
+      }
+    }
+    this.counts[type] = n + chunk.count;
   }
 
   /** Adds one hash in hex; returns false (adding nothing) when it is not a valid hash of that type. */

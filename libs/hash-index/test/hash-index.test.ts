@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { HashIndex, HashIndexError } from '@hashcheck/hash-index';
+import { ChunkBuilder, HashIndex, HashIndexError } from '@hashcheck/hash-index';
 import type { HashType } from '@hashcheck/hash-index';
 
 const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
@@ -144,4 +144,34 @@ test('removed lists are purged from the packed arrays on compaction; stats count
   assert.equal(idx.stats().types.sha1.entries, 1000);
   assert.equal(idx.getList('y')?.entries.sha1, 1000);
   assert.throws(() => loader.commit());
+});
+
+test('chunks load in bulk and apply incrementally, with per-entry metadata over list defaults', () => {
+  const idx = new HashIndex();
+  idx.defineList({ id: 'l' });
+  const hashes = Array.from({ length: 300 }, () => hex(20));
+  const plain = new ChunkBuilder('sha1', 'add', 200);
+  const rest = new ChunkBuilder('sha1', 'add', 200);
+  hashes.slice(0, 200).forEach((h) => plain.addHex(h));
+  hashes.slice(200).forEach((h, i) => rest.addHex(h, i === 0 ? 'special' : undefined, i === 1 ? 'series-9' : undefined));
+  const loader = idx.bulkLoader();
+  loader.addChunk(plain.take(), 'l', { category: 'default-cat' });
+  loader.addChunk(rest.take(), 'l', { category: 'default-cat' });
+  loader.commit();
+  assert.equal(idx.getList('l')?.entries.sha1, 300);
+  assert.equal(idx.check('sha1', hashes[0] as string)?.[0]?.category, 'default-cat');
+  assert.equal(idx.check('sha1', hashes[200] as string)?.[0]?.category, 'special');
+  assert.equal(idx.check('sha1', hashes[201] as string)?.[0]?.series, 'series-9');
+  assert.equal(idx.check('sha1', hashes[201] as string)?.[0]?.category, 'default-cat');
+  const retract = new ChunkBuilder('sha1', 'retract', 10);
+  retract.addHex(hashes[5] as string);
+  retract.addHex(hex(20));
+  assert.deepEqual(idx.applyChunk(retract.take(), 'l'), { changed: 1 });
+  assert.deepEqual(idx.check('sha1', hashes[5] as string), []);
+  const again = new ChunkBuilder('sha1', 'add', 10);
+  again.addHex(hashes[5] as string);
+  again.addHex(hashes[6] as string);
+  assert.deepEqual(idx.applyChunk(again.take(), 'l', { category: 'default-cat' }), { changed: 1 });
+  assert.equal(idx.check('sha1', hashes[5] as string)?.length, 1);
+  assert.throws(() => idx.bulkLoader().addChunk(new ChunkBuilder('md5', 'retract').take(), 'l'), RangeError);
 });
