@@ -35,6 +35,12 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     disableRequestLogging: false,
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+    // Bad percent-encoding and over-long path parameters are refused before routing; without this
+    // they got fastify's own body shape instead of the one error shape.
+    frameworkErrors: (err, _request, reply) => {
+      const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+      void (reply as unknown as { status(n: number): { send(b: ErrorBody): unknown } }).status(status).send({ error: { code: ErrorCode.VALIDATION, message: err.message } });
+    },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
