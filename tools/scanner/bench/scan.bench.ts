@@ -1,14 +1,15 @@
-// End-to-end scan of a tree of small files against a local HTTP API that speaks the bulk check
-// contract (the scanner's contract test double, tools/scanner/test/contract-double.ts): walk,
+// End-to-end scan of a tree of small files against a local HTTP API in another process that speaks
+// the bulk check contract (the scanner's contract test double, see local-api.ts): walk,
 // hash on all cores, batch, check, report. Then the same tree again with a state file, which skips
 // hashing of unchanged files.
 //   npx tsx tools/scanner/bench/scan.bench.ts [files, default 20000]   (100000 for the issue's figure)
-import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { BulkChecker, MemoryReport, runScan } from '@hashcheck/scanner';
-import { startContractDouble } from '../test/contract-double';
 
 const files = Number(process.argv[2] ?? process.env.SCAN_BENCH_FILES ?? 20_000);
 const perDir = 200;
@@ -28,17 +29,23 @@ for (let i = 0; i < files; i++) {
 }
 const created = (performance.now() - t0) / 1000;
 
-const { createHash } = await import('node:crypto');
-const api = await startContractDouble({
-  key: 'bench',
-  entries: listed.map((hex) => ({ type: 'sha256' as const, hash: createHash('sha256').update(Buffer.from(hex, 'hex')).digest('hex'), list: 'l', listName: 'bench', category: 'A1' })),
+const entries = listed.map((hex) => ({ type: 'sha256', hash: createHash('sha256').update(Buffer.from(hex, 'hex')).digest('hex'), list: 'l', listName: 'bench', category: 'A1' }));
+const server = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('./local-api.ts', import.meta.url))], { stdio: ['pipe', 'pipe', 'inherit'] });
+server.stdin.write(JSON.stringify(entries) + '\n');
+const apiUrl = await new Promise<string>((resolve, reject) => {
+  let out = '';
+  server.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (out.includes('\n')) resolve(out.trim());
+  });
+  server.on('exit', (code) => reject(new Error(`local API exited with ${code}`)));
 });
 
 async function scan(statePath?: string) {
   const t = performance.now();
   const s = await runScan({
     roots: [tree],
-    checker: new BulkChecker(api.url, 'bench'),
+    checker: new BulkChecker(apiUrl, 'bench'),
     report: new MemoryReport(),
     log: () => {},
     ...(statePath ? { statePath } : {}),
@@ -66,6 +73,7 @@ try {
     }),
   );
 } finally {
-  await api.close();
+  server.stdin.end();
+  server.kill();
   rmSync(root, { recursive: true, force: true });
 }

@@ -14,6 +14,8 @@ import {
   FileErrorCode,
   HashPool,
   MemoryReport,
+  Quarantine,
+  hashFile,
   runScan,
   type Checker,
   type ScanOptions,
@@ -331,4 +333,35 @@ test('--compat eokm asks the single-hash API with Basic auth', async (t) => {
   const bad = await runScan(scanOptions([tree.root], new EokmChecker(api.url, 'hoster:wrong', { retry: FAST_RETRY })));
   assert.equal(bad.exitCode, 2);
   assert.match(bad.fatal ?? '', /401/);
+});
+
+test('quarantine across file systems copies, verifies and removes; a changed file stays put', async (t) => {
+  const src = tmp(t);
+  const shm = '/dev/shm';
+  if (!existsSync(shm) || statSync(shm).dev === statSync(src).dev) {
+    t.skip('needs /dev/shm on another file system than the temp dir to force a cross-device move');
+    return;
+  }
+  const qdir = mkdtempSync(join(shm, 'hc-quarantine-'));
+  t.after(() => rmSync(qdir, { recursive: true, force: true }));
+  const content = randomBytes(100_000);
+  const p = join(src, 'evidence.bin');
+  writeFileSync(p, content);
+  const h = await hashFile(p);
+  assert.ok(h.ok);
+  const q = new Quarantine(qdir);
+  const r = await q.move(h.value, [{ type: 'sha256', list: 'l', distance: 0 }]);
+  assert.equal(r.method, 'copy');
+  assert.ok(!existsSync(p));
+  assert.deepEqual(readFileSync(r.quarantinedPath), content);
+
+  const p2 = join(src, 'changing.bin');
+  writeFileSync(p2, 'before');
+  const h2 = await hashFile(p2);
+  assert.ok(h2.ok);
+  writeFileSync(p2, 'after, and longer');
+  await assert.rejects(q.move(h2.value, []), /changed since it was hashed/);
+  assert.ok(existsSync(p2));
+  const events = readFileSync(join(qdir, 'manifest.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { event: string }).event);
+  assert.deepEqual(events, ['moving', 'moved']);
 });
