@@ -9,6 +9,11 @@ import { PdqIndex } from './pdq-index';
 export interface ListDefinition {
   /** Stable list id, reported in matches. */
   id: string;
+  /**
+   * Key of this list in the index, default `id`. Two keys may carry the same id: a new generation
+   * of a list is loaded under a new key while the old one keeps answering, then the old is removed.
+   */
+  key?: string;
   name?: string;
   /** PDQ Hamming distance threshold, 0..63 (default 31). */
   threshold?: number;
@@ -17,6 +22,7 @@ export interface ListDefinition {
 }
 
 export interface ListState {
+  key: string;
   id: string;
   name: string;
   threshold: number;
@@ -50,6 +56,7 @@ export interface IndexStats {
 }
 
 interface ListSlot {
+  key: string;
   id: string;
   name: string;
   threshold: number;
@@ -102,11 +109,12 @@ export class HashIndex {
     if (!Number.isInteger(threshold) || threshold < 0 || threshold > MAX_PDQ_THRESHOLD) {
       throw new HashIndexError('HC_INDEX_INVALID_THRESHOLD', `PDQ threshold must be an integer 0..${MAX_PDQ_THRESHOLD}, got ${threshold}`);
     }
-    let slotNo = this.slotById.get(def.id);
+    const key = def.key ?? def.id;
+    let slotNo = this.slotById.get(key);
     if (slotNo === undefined) {
       slotNo = this.slots.length;
-      this.slots.push({ id: def.id, name: def.name ?? def.id, threshold, enabled: def.enabled ?? true, removed: false, entries: emptyCounts() });
-      this.slotById.set(def.id, slotNo);
+      this.slots.push({ key, id: def.id, name: def.name ?? def.id, threshold, enabled: def.enabled ?? true, removed: false, entries: emptyCounts() });
+      this.slotById.set(key, slotNo);
     } else {
       const slot = this.slots[slotNo] as ListSlot;
       if (def.name !== undefined) slot.name = def.name;
@@ -117,6 +125,7 @@ export class HashIndex {
     return this.listState(slotNo);
   }
 
+  /** `id` here and in the methods below is the list's key (its id unless a key was given). */
   setListEnabled(id: string, enabled: boolean): void {
     this.slotOf(id).enabled = enabled;
     this.refreshLimits();
@@ -143,13 +152,14 @@ export class HashIndex {
     return slotNo === undefined ? undefined : this.listState(slotNo);
   }
 
-  listIds(): string[] {
+  /** Keys of the lists in the index. */
+  listKeys(): string[] {
     return [...this.slotById.keys()];
   }
 
   private listState(slotNo: number): ListState {
     const s = this.slots[slotNo] as ListSlot;
-    return { id: s.id, name: s.name, threshold: s.threshold, enabled: s.enabled, entries: { ...s.entries } };
+    return { key: s.key, id: s.id, name: s.name, threshold: s.threshold, enabled: s.enabled, entries: { ...s.entries } };
   }
 
   private slotOf(id: string): ListSlot {

@@ -175,3 +175,24 @@ test('chunks load in bulk and apply incrementally, with per-entry metadata over 
   assert.equal(idx.check('sha1', hashes[5] as string)?.length, 1);
   assert.throws(() => idx.bulkLoader().addChunk(new ChunkBuilder('md5', 'retract').take(), 'l'), RangeError);
 });
+
+test('a new generation of a list loads under its own key and replaces the old one without a gap', () => {
+  const idx = new HashIndex();
+  const oldHash = hex(16);
+  const newHash = hex(16);
+  idx.defineList({ id: 'police', key: 'police@r1', name: 'Police' });
+  idx.add('md5', oldHash, 'police@r1');
+  idx.defineList({ id: 'police', key: 'police@r2', name: 'Police', enabled: false });
+  const loader = idx.bulkLoader();
+  loader.add('md5', newHash, 'police@r2');
+  loader.commit();
+  // Still the old generation until the swap.
+  assert.deepEqual(idx.check('md5', newHash), []);
+  assert.deepEqual(idx.check('md5', oldHash)?.map((m) => m.list), ['police']);
+  idx.setListEnabled('police@r2', true);
+  idx.removeList('police@r1');
+  assert.deepEqual(idx.check('md5', oldHash), []);
+  assert.deepEqual(idx.check('md5', newHash)?.map((m) => `${m.list}/${m.listName}`), ['police/Police']);
+  assert.deepEqual(idx.listKeys(), ['police@r2']);
+  assert.equal(idx.getList('police@r2')?.id, 'police');
+});
