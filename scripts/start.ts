@@ -4,6 +4,7 @@
  * demo, and prints where everything is. Ctrl-C stops it all.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -92,6 +93,16 @@ console.log(`stack ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
 const logDir = join(stack.logDir, 'services');
 mkdirSync(logDir, { recursive: true });
+// Local demo credentials, random per run unless already set: services get them through the
+// environment, and scripts/seed-demo.ts signs in with HASHCHECK_DEMO_KEY.
+process.env.HASHCHECK_DEMO_KEY ??= randomBytes(24).toString('hex');
+process.env.PROVIDER_SECRET_KEY ??= `demo:${randomBytes(32).toString('hex')}`;
+process.env.INTAKE_API_KEYS ??= `demo:admin+hotline:${createHash('sha256').update(process.env.HASHCHECK_DEMO_KEY).digest('hex')}`;
+// The demo provider's webhook receiver runs on this machine, over plain HTTP.
+process.env.WEBHOOK_ALLOW_HTTP ??= 'true';
+process.env.WEBHOOK_ALLOWED_ADDRESSES ??= '127.0.0.1/32';
+process.env.NOTICE_WINDOW_MS ??= '5000';
+
 const common: NodeJS.ProcessEnv = {
   ...process.env,
   KAFKA_BROKERS: stack.kafkaBrokers,
