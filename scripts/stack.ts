@@ -32,16 +32,20 @@ if (args.includes('--prepare')) {
 }
 
 // A holder, not a `let`: the signal handlers may run before startStack resolves.
-const running: { stack?: Stack; stopping: boolean } = { stopping: false };
+const running: { stack?: Stack; stopping: boolean; firstSignalAt: number } = { stopping: false, firstSignalAt: 0 };
 async function shutdown(signal: string): Promise<void> {
+  // One Ctrl-C often arrives twice: from the terminal and relayed by the tsx/npm wrapper.
+  if (running.stopping && Date.now() - running.firstSignalAt < 1500) return;
   if (running.stopping || !running.stack) {
-    // A second signal, or one during start-up: leave now; the launcher's exit hook kills the children.
+    // A real second signal, or one during start-up: leave now; the launcher's exit hook kills the children.
     if (running.stopping || signal !== 'SIGINT') process.exit(130);
     running.stopping = true;
+    running.firstSignalAt = Date.now();
     console.log(`\n${signal}: will stop once the stack is up (again to quit at once) ...`);
     return;
   }
   running.stopping = true;
+  running.firstSignalAt = Date.now();
   console.log(`\n${signal}: stopping the stack ...`);
   const t0 = Date.now();
   await running.stack.stop();

@@ -52,7 +52,11 @@ function killAllNow(): void {
   }
 }
 
+/** Set once we got SIGINT/SIGTERM/SIGHUP: a terminal's Ctrl-C reaches the children too, so their exits are no crash. */
+let signalled = false;
+
 function onSignal(signal: NodeJS.Signals): void {
+  signalled = true;
   // Only act when nobody else handles the signal: adding a listener switches off Node's default
   // "exit on SIGINT/SIGTERM", and an application with its own handler will call stop() itself
   // (and the 'exit' hook below still runs when it exits).
@@ -147,7 +151,7 @@ export class ManagedChild {
         live.delete(this);
         this.stopWatchdog();
         resolve(code);
-        if (this.ready) {
+        if (this.ready && !signalled) {
           this.ready = false;
           this.onUnexpectedExit?.(this.describeExit());
         }

@@ -177,7 +177,15 @@ export class LocalKafka {
     // separate single-node clusters, so nothing can mix them up.
     cpSync(join(opts.artifactDir, KAFKA_TEMPLATE_DIR), logDirs, { recursive: true });
     const classpath = join(opts.artifactDir, 'libs', '*');
-    const common = [`-Dlog4j2.configurationFile=${log4j}`, `-Dkafka.logs.dir=${opts.runDir}`, '-Djava.awt.headless=true', '-cp', classpath];
+    const common = [
+      `-Dlog4j2.configurationFile=${log4j}`,
+      `-Dkafka.logs.dir=${opts.runDir}`,
+      // log4j2's own shutdown hook races Kafka's and cuts the log before "shut down completed";
+      // the file appender flushes every line, so nothing is lost without it.
+      '-Dlog4j2.shutdownHookEnabled=false',
+      '-Djava.awt.headless=true',
+      '-cp', classpath,
+    ];
 
     const child = new ManagedChild({
       name: 'kafka',
