@@ -79,17 +79,12 @@ export function pdqHashPixels(
   channels: number,
   options: PdqHashOptions = {},
 ): PdqResult {
-  let px = pixels;
-  let w = width;
-  let h = height;
   const dim = REFERENCE_DOWNSAMPLE_DIM;
   if ((options.referenceDownsample ?? true) && (width > dim || height > dim)) {
-    px = nearestResizeSquare(pixels, width, height, channels, dim);
-    w = dim;
-    h = dim;
+    const luma = lumaFromPixels(nearestResizeSquare(pixels, width, height, channels, dim), dim, dim, channels);
+    return { ...pdqHashLuma(luma, dim, dim, options), width, height };
   }
-  const luma = lumaFromPixels(px, w, h, channels);
-  return { ...pdqHashLuma(luma, h, w, options), width, height };
+  return { ...pdqHashLuma(lumaFromPixels(pixels, width, height, channels), height, width, options), width, height };
 }
 
 /**

@@ -165,6 +165,7 @@ test('truncated and corrupted files of every format give a hash or a coded error
     gif: await src.clone().gif().toBuffer(),
     webp: await src.clone().webp().toBuffer(),
     tiff: await src.clone().tiff().toBuffer(),
+    avif: await src.clone().avif({ effort: 0 }).toBuffer(),
   };
   let seed = 42;
   const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
