@@ -254,6 +254,7 @@ export async function runScan(options: ScanOptions): Promise<ScanSummary> {
           log(`fatal: ${message}; stopping the scan`);
           abort.abort(err);
         }
+        failBatch(b, message);
         return;
       }
       if (isHashCheckError(err) && err.code === ApiErrorCode.UNAVAILABLE) {
