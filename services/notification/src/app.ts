@@ -74,7 +74,7 @@ export async function buildApp(config: NotificationConfig, options: BuildOptions
   const notifyOutbox = (): void => app.outbox.notify();
   const victims = new VictimRegistry(db, clock);
   const inbox = new NoticeInbox(db, settings.grouping, clock, notifyOutbox);
-  const sealer = new NoticeSealer(db, { ...settings.grouping, repairGraceMs: settings.repairGraceMs }, clock);
+  const sealer = new NoticeSealer(db, { ...settings.grouping, leaseMs: settings.leaseMs }, clock, workerId);
   const sender = new NoticeSender({
     db, settings, clock, random, providers: app.providers, webhook, mailer, workerId, logger: app.log, notifyOutbox,
     onSent: (_notice, caseIds, at) => victims.onNoticeSent(caseIds, at),

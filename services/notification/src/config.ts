@@ -13,7 +13,6 @@ export const NotificationConfigSchema = Type.Object({
   NOTICE_POLL_MS: Ms(1_000, 'how often due items, notices and digests are looked for', 10),
   NOTICE_LEASE_MS: Ms(120_000, 'how long a worker owns a notice while sending; must exceed the webhook and SMTP timeouts', 1_000),
   NOTICE_SEND_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
-  NOTICE_REPAIR_GRACE_MS: Ms(60_000, 'items assigned to a notice that was not written within this time (a crash) are repaired'),
   NOTICE_LANGUAGE: Type.Union([Type.Literal('auto'), Type.Literal('nl'), Type.Literal('en')], { default: 'auto', description: 'auto: Dutch for NL/BE providers, English otherwise' }),
   NOTICE_RESPOND_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'where providers confirm removal or dispute (shown in every notice)' })),
   PROVIDER_LOOKUP_ATTEMPTS: Type.Integer({ minimum: 1, default: 5, description: 'tries while a provider is not (yet) in the local registry view, before the notice is undeliverable' }),

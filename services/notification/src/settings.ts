@@ -27,7 +27,6 @@ export interface NotificationSettings {
   pollMs: number;
   leaseMs: number;
   concurrency: number;
-  repairGraceMs: number;
   language: LanguageValue | 'auto';
   victimLanguage: LanguageValue;
   respondTo?: string;
@@ -68,7 +67,6 @@ export function resolveSettings(config: NotificationConfig): NotificationSetting
     pollMs: config.NOTICE_POLL_MS,
     leaseMs: config.NOTICE_LEASE_MS,
     concurrency: config.NOTICE_SEND_CONCURRENCY,
-    repairGraceMs: config.NOTICE_REPAIR_GRACE_MS,
     language: config.NOTICE_LANGUAGE,
     victimLanguage: config.VICTIM_DEFAULT_LANGUAGE,
     ...(config.NOTICE_RESPOND_URL ? { respondTo: config.NOTICE_RESPOND_URL } : {}),

@@ -4,7 +4,7 @@ import type { CasesClosedData, NoticesRequestedData, ReportsMatchedData } from '
 import type { Clock } from '../domain/clock';
 import { groupKeyFor, initialItemKey, itemDueAt, ItemKind, renoticeItemKey, type GroupingPolicy } from '../domain/grouping';
 import { uuidv5 } from '../domain/ids';
-import { CANCELLED, Collections, NoticeState, type AssignmentDocument, type ItemDocument, type NoticeDocument } from '../store/collections';
+import { CANCELLED, Collections, NoticeState, type ItemDocument, type NoticeDocument } from '../store/collections';
 import { failedEntry } from './events';
 
 export type InboxOutcome = 'stored' | 'duplicate';
@@ -15,7 +15,6 @@ export type InboxOutcome = 'stored' | 'duplicate';
  */
 export class NoticeInbox {
   readonly #items: Collection<ItemDocument>;
-  readonly #assignments: Collection<AssignmentDocument>;
   readonly #notices: Collection<NoticeDocument>;
 
   constructor(
@@ -25,7 +24,6 @@ export class NoticeInbox {
     private readonly notifyOutbox: () => void,
   ) {
     this.#items = db.collection<ItemDocument>(Collections.ITEMS);
-    this.#assignments = db.collection<AssignmentDocument>(Collections.ASSIGNMENTS);
     this.#notices = db.collection<NoticeDocument>(Collections.NOTICES);
   }
 
@@ -98,23 +96,12 @@ export class NoticeInbox {
   }
 
   /**
-   * A case that closed while its item still waited in the window is not notified any more. The
-   * cancellation is an assignment like any other, so it cannot race a sealer into both outcomes.
+   * A case that closed while its item still waited in the window is not notified any more. If a
+   * sealer takes the item at the same moment, the notice it wrote wins and the item is sent once.
    */
   async onCaseClosed(d: CasesClosedData): Promise<number> {
-    const waiting = await this.#items.find({ caseId: d.caseId, noticeId: null }, { projection: { _id: 1 } }).toArray();
-    let cancelled = 0;
-    const at = this.clock.now();
-    for (const { _id } of waiting) {
-      try {
-        await this.#assignments.insertOne({ _id, noticeId: CANCELLED, at, sealed: true });
-        await this.#items.updateOne({ _id }, { $set: { noticeId: CANCELLED, assignedAt: at } });
-        cancelled++;
-      } catch (err) {
-        if (!isDuplicateKeyError(err)) throw err;
-      }
-    }
-    return cancelled;
+    const res = await this.#items.updateMany({ caseId: d.caseId, noticeId: null }, { $set: { noticeId: CANCELLED, assignedAt: this.clock.now() } });
+    return res.modifiedCount;
   }
 
   async #insert(doc: ItemDocument): Promise<InboxOutcome> {

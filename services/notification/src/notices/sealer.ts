@@ -2,7 +2,8 @@ import type { Collection, Db } from 'mongodb';
 import { isDuplicateKeyError } from '@hashcheck/errors';
 import type { Clock } from '../domain/clock';
 import { planNotices, type GroupingPolicy } from '../domain/grouping';
-import { CANCELLED, Collections, NoticeState, type AssignmentDocument, type ItemDocument, type NoticeDocument, type NoticeItemRecord } from '../store/collections';
+import { Collections, NoticeState, type ItemDocument, type NoticeDocument, type NoticeItemRecord } from '../store/collections';
+import { Leases } from '../store/leases';
 
 /** How many waiting items one pass looks at per group; more wait for the next pass. */
 const GROUP_SCAN_LIMIT = 5_000;
@@ -10,25 +11,26 @@ const GROUP_SCAN_LIMIT = 5_000;
 /**
  * Turns waiting items into notices once their group's window has passed.
  *
- * Which notice an item belongs to is decided by inserting its assignment (item key as _id): an
- * insert either wins or fails on the duplicate key, on FerretDB as on MongoDB, so an item lands in
- * exactly one notice however many sealers run. The notice document is then written from the
- * assignments that name it, and the assignments are marked sealed. A crash in between leaves
- * unsealed assignments, which `repair` turns into the same notice later.
+ * A group is sealed only under its lease (an insert-arbitrated lease, see store/leases), so at
+ * most one sealer decides which items go into which notice. The notice document, with its items,
+ * is inserted first; the items are then marked with its id. A stop between the two leaves items
+ * unmarked, and the next holder of the group's lease marks them for the notice they are already
+ * in before it plans anything, so no item can end up in a second notice.
  */
 export class NoticeSealer {
   readonly #items: Collection<ItemDocument>;
-  readonly #assignments: Collection<AssignmentDocument>;
   readonly #notices: Collection<NoticeDocument>;
+  readonly #leases: Leases;
 
   constructor(
     db: Db,
-    private readonly policy: GroupingPolicy & { repairGraceMs: number },
+    private readonly policy: GroupingPolicy & { leaseMs: number },
     private readonly clock: Clock,
+    owner: string,
   ) {
     this.#items = db.collection<ItemDocument>(Collections.ITEMS);
-    this.#assignments = db.collection<AssignmentDocument>(Collections.ASSIGNMENTS);
     this.#notices = db.collection<NoticeDocument>(Collections.NOTICES);
+    this.#leases = new Leases(db, owner);
   }
 
   /** Seals every group whose oldest waiting item is due; returns the notices written. */
@@ -39,66 +41,48 @@ export class NoticeSealer {
       .sort({ dueAt: 1 })
       .limit(500)
       .toArray();
-    const groups = [...new Set(due.map((d) => d.groupKey))];
     const written: string[] = [];
-    for (const groupKey of groups) written.push(...(await this.#sealGroup(groupKey, now)));
-    written.push(...(await this.repair(now)));
+    for (const groupKey of new Set(due.map((d) => d.groupKey))) {
+      const lease = await this.#leases.acquire(`seal:${groupKey}`, now, this.policy.leaseMs);
+      if (!lease) continue;
+      try {
+        written.push(...(await this.#sealGroup(groupKey, now)));
+      } finally {
+        await this.#leases.release(lease);
+      }
+    }
     return written;
   }
 
   async #sealGroup(groupKey: string, now: Date): Promise<string[]> {
-    const found = await this.#items.find({ groupKey, noticeId: null }).sort({ receivedAt: 1 }).limit(GROUP_SCAN_LIMIT).toArray();
-    // Items whose assignment exists already (an earlier pass stopped half-way) only need the copy.
-    const existing = await this.#assignments.find({ _id: { $in: found.map((i) => i._id) } }).toArray();
-    for (const a of existing) await this.#items.updateOne({ _id: a._id }, { $set: { noticeId: a.noticeId, assignedAt: a.at } });
-    const taken = new Set(existing.map((a) => a._id));
-    const waiting = found.filter((i) => !taken.has(i._id)).map((it) => ({ ...it, key: it._id }));
+    await this.#finishLastPass(groupKey, now);
+    const waiting = (await this.#items.find({ groupKey, noticeId: null }).sort({ receivedAt: 1 }).limit(GROUP_SCAN_LIMIT).toArray()).map((it) => ({ ...it, key: it._id }));
     const written: string[] = [];
     for (const plan of planNotices(groupKey, waiting, now, this.policy)) {
-      const won = await this.#assign(plan.items.map((i) => i._id), plan.noticeId, now);
-      if (won.length === 0) continue;
-      await this.#items.updateMany({ _id: { $in: won } }, { $set: { noticeId: plan.noticeId, assignedAt: now } });
-      if (await this.#writeNotice(plan.noticeId, now)) written.push(plan.noticeId);
+      if (await this.#insertNotice(plan.noticeId, plan.items, now)) written.push(plan.noticeId);
+      await this.#mark(plan.noticeId, plan.items.map((i) => i._id), now);
     }
     return written;
   }
 
-  /** Inserts the assignments; returns the item keys this call won. */
-  async #assign(keys: string[], noticeId: string, at: Date): Promise<string[]> {
-    if (keys.length === 0) return [];
-    try {
-      await this.#assignments.insertMany(keys.map((k) => ({ _id: k, noticeId, at, sealed: false })), { ordered: false });
-      return keys;
-    } catch (err) {
-      const writeErrors = (err as { writeErrors?: Array<{ index: number; code: number }> | { index: number; code: number } }).writeErrors;
-      const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
-      if (list.length === 0 || list.some((w) => w.code !== 11000)) throw err;
-      const lost = new Set(list.map((w) => w.index));
-      return keys.filter((_, i) => !lost.has(i));
+  async #mark(noticeId: string, keys: string[], now: Date): Promise<void> {
+    await this.#items.updateMany({ _id: { $in: keys } }, { $set: { noticeId, assignedAt: now } });
+    // Cheap by _id, and it spares the next pass the item update in #finishLastPass.
+    await this.#notices.updateOne({ _id: noticeId }, { $set: { itemsMarked: true } });
+  }
+
+  /** Marks items of the group's most recent notices that a stopped sealer left unmarked. */
+  async #finishLastPass(groupKey: string, now: Date): Promise<void> {
+    const latest = await this.#notices.find({ groupKey }, { projection: { createdAt: 1 } }).sort({ createdAt: -1 }).limit(1).next();
+    if (!latest) return;
+    const lastPass = await this.#notices.find({ groupKey, createdAt: latest.createdAt }, { projection: { 'items.key': 1, itemsMarked: 1 } }).toArray();
+    for (const notice of lastPass) {
+      if (notice.itemsMarked) continue;
+      await this.#mark(notice._id, notice.items.map((i) => i.key), now);
     }
   }
 
-  /** Assignments never sealed (the process stopped between the writes). */
-  async repair(now: Date = this.clock.now()): Promise<string[]> {
-    const stale = await this.#assignments
-      .find({ sealed: false, at: { $lte: new Date(now.getTime() - this.policy.repairGraceMs) } })
-      .limit(500)
-      .toArray();
-    const written: string[] = [];
-    for (const noticeId of new Set(stale.map((s) => s.noticeId))) {
-      await this.#items.updateMany({ _id: { $in: stale.filter((s) => s.noticeId === noticeId).map((s) => s._id) } }, { $set: { noticeId } });
-      if (noticeId === CANCELLED) {
-        await this.#assignments.updateMany({ noticeId, sealed: false }, { $set: { sealed: true } });
-        continue;
-      }
-      if (await this.#writeNotice(noticeId, now)) written.push(noticeId);
-    }
-    return written;
-  }
-
-  async #writeNotice(noticeId: string, now: Date): Promise<boolean> {
-    const keys = (await this.#assignments.find({ noticeId }, { projection: { _id: 1 } }).toArray()).map((a) => a._id);
-    const items = await this.#items.find({ _id: { $in: keys } }).sort({ receivedAt: 1, _id: 1 }).toArray();
+  async #insertNotice(noticeId: string, items: readonly ItemDocument[], now: Date): Promise<boolean> {
     const first = items[0];
     if (!first) return false;
     const records: NoticeItemRecord[] = items.map((it) => ({
@@ -130,14 +114,12 @@ export class NoticeSealer {
       attempts: [],
       failures: [],
     };
-    let created = true;
     try {
       await this.#notices.insertOne(doc);
+      return true;
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
-      created = false;
+      return false;
     }
-    await this.#assignments.updateMany({ noticeId, sealed: false }, { $set: { sealed: true } });
-    return created;
   }
 }

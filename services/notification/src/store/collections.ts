@@ -8,8 +8,6 @@ import type { DigestCounts, LanguageValue } from '../domain/templates';
 
 export const Collections = {
   ITEMS: 'notice_items',
-  /** itemKey -> noticeId, written once by insert: the arbiter of which notice an item is in. */
-  ASSIGNMENTS: 'notice_assignments',
   NOTICES: 'notices',
   /** One immutable document per recorded step of a notice, carrying the events it emits. */
   STEPS: 'notice_steps',
@@ -40,20 +38,12 @@ export interface ItemDocument {
   fixedDeadlineAt?: Date;
   receivedAt: Date;
   dueAt: Date;
-  /** null while waiting in its window; then the notice id (or CANCELLED), copied from its assignment. */
+  /** null while waiting in its window; then the notice id, or CANCELLED. */
   noticeId: string | null;
   assignedAt?: Date;
   sourceEventId: string;
 }
 
-export interface AssignmentDocument {
-  /** The item key. */
-  _id: string;
-  noticeId: string;
-  at: Date;
-  /** true once the notice document exists. */
-  sealed: boolean;
-}
 
 export const NoticeState = { PENDING: 'pending', SENT: 'sent', UNDELIVERABLE: 'undeliverable' } as const;
 export type NoticeStateValue = (typeof NoticeState)[keyof typeof NoticeState];
@@ -114,6 +104,8 @@ export interface NoticeDocument extends WithOutbox {
   reason?: string;
   requestAttempt?: number;
   items: NoticeItemRecord[];
+  /** Set once the items carry this notice's id (see NoticeSealer). */
+  itemsMarked?: boolean;
   state: NoticeStateValue;
   createdAt: Date;
   updatedAt: Date;
@@ -202,13 +194,6 @@ export const INDEXES: CollectionIndexes[] = [
       { key: { caseId: 1 }, name: 'by_case' },
     ],
   },
-  {
-    collection: Collections.ASSIGNMENTS,
-    indexes: [
-      { key: { noticeId: 1 }, name: 'by_notice' },
-      { key: { sealed: 1, at: 1 }, name: 'unsealed' },
-    ],
-  },
   { collection: Collections.STEPS, indexes: [{ key: { noticeId: 1, seq: 1 }, name: 'by_notice' }, OUTBOX_INDEX] },
   LEASE_INDEXES,
   {
@@ -217,6 +202,7 @@ export const INDEXES: CollectionIndexes[] = [
       { key: { state: 1, nextAttemptAt: 1 }, name: 'due' },
       { key: { 'items.caseId': 1 }, name: 'by_case' },
       { key: { providerId: 1, createdAt: -1 }, name: 'by_provider' },
+      { key: { groupKey: 1, createdAt: -1 }, name: 'by_group' },
       { key: { requestId: 1 }, name: 'by_request' },
       OUTBOX_INDEX,
     ],

@@ -36,9 +36,14 @@ export class Leases {
   }
 
   async acquire(resource: string, now: Date, ttlMs: number): Promise<Lease | undefined> {
+    // Read the newest link first: an insert-first shortcut could re-create #0 after its holder
+    // deleted it while a later link (#1) is still held.
     const latest = await this.#leases.find({ resource }).sort({ n: -1 }).limit(1).next();
     if (latest && latest.until.getTime() > now.getTime()) return undefined;
-    const n = latest ? latest.n + 1 : 0;
+    return this.#insert(resource, latest ? latest.n + 1 : 0, now, ttlMs);
+  }
+
+  async #insert(resource: string, n: number, now: Date, ttlMs: number): Promise<Lease | undefined> {
     const doc: LeaseDocument = { _id: `${resource}#${n}`, resource, n, owner: this.owner, until: new Date(now.getTime() + ttlMs) };
     try {
       await this.#leases.insertOne(doc);
@@ -49,8 +54,8 @@ export class Leases {
     }
   }
 
-  /** Ends every lease on the resource; the resource name changes with each recorded step anyway. */
+  /** Ends the lease: the holder removes its own link (by _id, the cheap path on FerretDB). */
   async release(lease: Lease): Promise<void> {
-    await this.#leases.deleteMany({ resource: lease.resource });
+    await this.#leases.deleteOne({ _id: lease.id });
   }
 }
