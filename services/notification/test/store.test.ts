@@ -3,7 +3,7 @@
  * isolate concurrent updates of one document, so these check the insert-arbitrated leases and the
  * sealing protocol directly, with several competitors at once.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectMongo, ensureIndexes } from '@hashcheck/mongo';
 import { databaseUri, infra, randomName } from '@hashcheck/testing';
@@ -15,7 +15,7 @@ import type { NotificationSettings } from '../src/settings';
 import { Collections, INDEXES, NoticeState, type ItemDocument, type NoticeDocument } from '../src/store/collections';
 import { Leases } from '../src/store/leases';
 
-async function database(t: import('node:test').TestContext) {
+async function database(t: TestContext) {
   const env = infra(t);
   if (!env) return undefined;
   const name = randomName('nstore').replace(/-/g, '_');
