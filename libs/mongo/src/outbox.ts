@@ -30,20 +30,34 @@ export interface OutboxRelayOptions {
   collections: string[];
   producer: EventProducer;
   logger: { error: (o: object, m: string) => void; debug: (o: object, m: string) => void };
+  /** How often every collection is swept for pending entries (crash leftovers, other instances' writes). */
   intervalMs?: number;
   batchSize?: number;
   onPublished?: (count: number) => void;
 }
 
+/** The document a write just gave pending entries: the relay fetches it by `_id` instead of sweeping. */
+export interface OutboxHint {
+  collection: string;
+  id: unknown;
+}
+
 /**
  * Publishes pending outbox entries, then removes them from their documents. A crash between the
  * two republishes the same event id, which every consumer treats as already done.
+ *
+ * Two ways to find pending entries: a writer's hint (`notify({ collection, id })`), fetched by
+ * `_id`, and a periodic sweep of every collection. FerretDB 1.24 (SQLite) pushes down only `_id`
+ * equality, so a sweep is a scan of the whole collection: hints keep the hot path O(written), the
+ * sweep (every `intervalMs`) keeps crash recovery.
  */
 export class OutboxRelay {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
   #stopped = true;
+  #hints = new Map<string, Map<string, unknown>>();
+  #nextSweep = 0;
 
   constructor(private readonly options: OutboxRelayOptions) {}
 
@@ -52,8 +66,18 @@ export class OutboxRelay {
     this.#schedule(0);
   }
 
-  /** Wakes the relay right after a write instead of waiting for the next poll. */
-  notify(): void {
+  /**
+   * Wakes the relay right after a write instead of waiting for the next poll. With a hint only that
+   * document is fetched; without one the next pass sweeps every collection.
+   */
+  notify(hint?: OutboxHint): void {
+    if (hint) {
+      let ids = this.#hints.get(hint.collection);
+      if (!ids) this.#hints.set(hint.collection, (ids = new Map()));
+      ids.set(`${typeof hint.id}:${String(hint.id)}`, hint.id);
+    } else {
+      this.#nextSweep = 0;
+    }
     if (this.#stopped) return;
     if (this.#running) {
       this.#again = true;
@@ -68,27 +92,59 @@ export class OutboxRelay {
     await this.#running;
   }
 
-  /** One pass over every collection; returns how many entries were published. Exposed for tests. */
+  /** One pass over the hinted documents and every collection; returns how many entries were published. Exposed for tests. */
   async drain(): Promise<number> {
-    let total = 0;
+    let total = await this.#drainHinted();
     for (const name of this.options.collections) total += await this.#drainCollection(name);
+    return total;
+  }
+
+  async #pass(): Promise<number> {
+    let total = await this.#drainHinted();
+    if (Date.now() >= this.#nextSweep) {
+      this.#nextSweep = Date.now() + (this.options.intervalMs ?? 500);
+      for (const name of this.options.collections) total += await this.#drainCollection(name);
+    }
     return total;
   }
 
   #schedule(delay: number): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
-      this.#running = this.drain()
+      this.#running = this.#pass()
         .then((n) => { if (n > 0) this.options.onPublished?.(n); })
         .catch((err) => this.options.logger.error({ err }, 'outbox relay pass failed; will retry'))
         .finally(() => {
           this.#running = undefined;
           if (this.#stopped) return;
-          const again = this.#again;
+          const again = this.#again || this.#hints.size > 0;
           this.#again = false;
-          this.#schedule(again ? 0 : this.options.intervalMs ?? 500);
+          this.#schedule(again ? 0 : Math.max(0, Math.min(this.options.intervalMs ?? 500, this.#nextSweep - Date.now())));
         });
     }, delay);
+  }
+
+  async #drainHinted(): Promise<number> {
+    let published = 0;
+    const batch = this.options.batchSize ?? 100;
+    for (const [name, ids] of [...this.#hints]) {
+      this.#hints.delete(name);
+      const coll = this.options.db.collection<WithOutbox & Document>(name);
+      const all = [...ids.values()];
+      try {
+        for (let i = 0; i < all.length; i += batch) {
+          const slice = all.slice(i, i + batch);
+          // One find per id: `_id: { $in }` is a full scan on FerretDB.
+          const docs = await Promise.all(slice.map((id) => coll.findOne({ _id: id } as Filter<WithOutbox & Document>, { projection: { outbox: 1 } })));
+          published += await this.#publishDocs(name, docs.filter((d) => d !== null) as Array<WithOutbox & Document>);
+        }
+      } catch (err) {
+        // Keep the hints for the next pass; the sweep would find the entries anyway.
+        for (const id of all) this.notify({ collection: name, id });
+        throw err;
+      }
+    }
+    return published;
   }
 
   async #drainCollection(name: string): Promise<number> {
@@ -100,19 +156,38 @@ export class OutboxRelay {
         .limit(this.options.batchSize ?? 100)
         .toArray();
       if (docs.length === 0) return published;
-      for (const doc of docs) {
-        const entries = (doc.outbox ?? []) as OutboxEntry[];
-        if (entries.length === 0) continue;
-        // Entries of one document go out in order, per topic, each under its own captured trace context.
-        for (const entry of entries) {
-          await this.options.producer.publish(entry.topic, [entry.event], { carrier: entry.carrier });
-        }
-        // $pullAll with the entries exactly as read: FerretDB 1.24 ignores a $pull with a condition
-        // ({ id: { $in } }) and every entry would be republished on every pass.
-        await coll.updateOne({ _id: doc._id }, { $pullAll: { outbox: entries } } as Document);
-        published += entries.length;
-      }
+      published += await this.#publishDocs(name, docs);
       if (docs.length < (this.options.batchSize ?? 100)) return published;
     }
+  }
+
+  /**
+   * Publishes the entries of some documents, then removes exactly those entries. Entries that share
+   * a topic and a trace context go out in one request; entries of one document keep their order.
+   */
+  async #publishDocs(name: string, docs: Array<WithOutbox & Document>): Promise<number> {
+    const groups: Array<{ topic: string; carrierKey: string; carrier: Carrier; events: EventEnvelope[] }> = [];
+    const done: Array<{ _id: unknown; entries: OutboxEntry[] }> = [];
+    for (const doc of docs) {
+      const entries = (doc.outbox ?? []) as OutboxEntry[];
+      if (entries.length === 0) continue;
+      for (const entry of entries) {
+        const carrierKey = JSON.stringify(entry.carrier ?? {});
+        const last = groups.at(-1);
+        // Each trace context is its own send, so the producer span is a child of the write's trace.
+        if (last && last.topic === entry.topic && last.carrierKey === carrierKey) last.events.push(entry.event);
+        else groups.push({ topic: entry.topic, carrierKey, carrier: entry.carrier ?? {}, events: [entry.event] });
+      }
+      done.push({ _id: doc._id, entries });
+    }
+    if (done.length === 0) return 0;
+    for (const g of groups) await this.options.producer.publish(g.topic, g.events, { carrier: g.carrier });
+    // $pullAll with the entries exactly as read: FerretDB 1.24 ignores a $pull with a condition
+    // ({ id: { $in } }) and every entry would be republished on every pass.
+    await this.options.db.collection(name).bulkWrite(
+      done.map((d) => ({ updateOne: { filter: { _id: d._id } as Filter<Document>, update: { $pullAll: { outbox: d.entries } } as Document } })),
+      { ordered: false },
+    );
+    return done.reduce((n, d) => n + d.entries.length, 0);
   }
 }
