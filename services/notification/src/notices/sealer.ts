@@ -20,6 +20,7 @@ const GROUP_SCAN_LIMIT = 5_000;
 export class NoticeSealer {
   readonly #items: Collection<ItemDocument>;
   readonly #notices: Collection<NoticeDocument>;
+  readonly #marks: Collection<{ _id: string; at: Date }>;
   readonly #leases: Leases;
 
   constructor(
@@ -30,6 +31,7 @@ export class NoticeSealer {
   ) {
     this.#items = db.collection<ItemDocument>(Collections.ITEMS);
     this.#notices = db.collection<NoticeDocument>(Collections.NOTICES);
+    this.#marks = db.collection<{ _id: string; at: Date }>(Collections.MARKS);
     this.#leases = new Leases(db, owner);
   }
 
@@ -67,17 +69,22 @@ export class NoticeSealer {
 
   async #mark(noticeId: string, keys: string[], now: Date): Promise<void> {
     await this.#items.updateMany({ _id: { $in: keys } }, { $set: { noticeId, assignedAt: now } });
-    // Cheap by _id, and it spares the next pass the item update in #finishLastPass.
-    await this.#notices.updateOne({ _id: noticeId }, { $set: { itemsMarked: true } });
+    // A separate insert, not a flag on the notice: the sender may be updating the notice right now,
+    // and FerretDB would let one of two concurrent updates of a document overwrite the other.
+    try {
+      await this.#marks.insertOne({ _id: noticeId, at: now });
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+    }
   }
 
   /** Marks items of the group's most recent notices that a stopped sealer left unmarked. */
   async #finishLastPass(groupKey: string, now: Date): Promise<void> {
     const latest = await this.#notices.find({ groupKey }, { projection: { createdAt: 1 } }).sort({ createdAt: -1 }).limit(1).next();
     if (!latest) return;
-    const lastPass = await this.#notices.find({ groupKey, createdAt: latest.createdAt }, { projection: { 'items.key': 1, itemsMarked: 1 } }).toArray();
+    const lastPass = await this.#notices.find({ groupKey, createdAt: latest.createdAt }, { projection: { 'items.key': 1 } }).toArray();
     for (const notice of lastPass) {
-      if (notice.itemsMarked) continue;
+      if (await this.#marks.findOne({ _id: notice._id })) continue;
       await this.#mark(notice._id, notice.items.map((i) => i.key), now);
     }
   }

@@ -9,6 +9,8 @@ import type { DigestCounts, LanguageValue } from '../domain/templates';
 export const Collections = {
   ITEMS: 'notice_items',
   NOTICES: 'notices',
+  /** Notice ids whose items carry the id (see NoticeSealer). */
+  MARKS: 'notice_marks',
   /** One immutable document per recorded step of a notice, carrying the events it emits. */
   STEPS: 'notice_steps',
   PAYLOADS: 'notice_payloads',
@@ -104,8 +106,6 @@ export interface NoticeDocument extends WithOutbox {
   reason?: string;
   requestAttempt?: number;
   items: NoticeItemRecord[];
-  /** Set once the items carry this notice's id (see NoticeSealer). */
-  itemsMarked?: boolean;
   state: NoticeStateValue;
   createdAt: Date;
   updatedAt: Date;
