@@ -32,7 +32,6 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimit ?? 1_048_576,
     trustProxy: options.trustProxy ?? false,
-    disableRequestLogging: false,
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
     // Bad percent-encoding and over-long path parameters are refused before routing; without this
