@@ -84,13 +84,18 @@ if ! docker run --rm --network host "$HASHCHECK_MONGO_IMAGE" /bin/true >/dev/nul
 fi
 
 # 4. The tests, in containers mode.
+# The containers mode itself, the Kafka and MongoDB libraries, and two intake instances sharing a
+# consumer group (the slice that exercises what a container changes: addresses, restarts, data).
+# The whole suite runs in the normal pass of .ci/run; pass files to run others here.
 DEFAULT_TESTS=(test/deploy/containers.test.ts)
-for f in libs/kafka/test/*.test.ts libs/mongo/test/*.test.ts services/intake/test/app.test.ts services/hash-check/test/app.test.ts; do
+for f in libs/kafka/test/*.test.ts libs/mongo/test/*.test.ts test/scale/two-instances.test.ts; do
   [ -f "$f" ] && DEFAULT_TESTS+=("$f")
 done
 tests=("$@")
 [ "${#tests[@]}" -eq 0 ] && tests=("${DEFAULT_TESTS[@]}")
 export HASHCHECK_STACK=containers
+# The runner's stack without the trace viewer (a JVM start less); the container test starts its own.
+export HASHCHECK_TEST_ZIPKIN="${HASHCHECK_TEST_ZIPKIN:-0}"
 # The runner's own stack comes from the containers too (startStack honours HASHCHECK_STACK).
 unset KAFKA_BROKERS MONGODB_URI ZIPKIN_URL
 remaining="$(left)"
