@@ -155,7 +155,14 @@ export function verify(input: string | Iterable<string>, options: VerifyOptions 
     }
     const valueProblems = redactableProblems(entry.data);
     if (valueProblems.length > 0) return fail(VerifyProblem.ALTERED, entry.seq, `entry ${entry.seq} is altered: ${valueProblems[0]}`);
-    if (entryHash(entry) !== entry.hash) {
+    let recomputed: string;
+    try {
+      recomputed = entryHash(entry);
+    } catch (err) {
+      // Parsed JSON is always canonicalisable; this guards entries handed over as objects.
+      return fail(VerifyProblem.MALFORMED, expected, `line ${lineNo}: ${(err as Error).message}`);
+    }
+    if (recomputed !== entry.hash) {
       return fail(VerifyProblem.ALTERED, entry.seq, `entry ${entry.seq} is altered: its content does not match its hash`);
     }
     const prevHash = prev?.hash ?? GENESIS_HASH;
@@ -193,11 +200,6 @@ function shapeProblem(value: unknown): string | undefined {
   if (!('data' in v)) return 'data is missing';
   if (typeof v.prevHash !== 'string' || !HEX64.test(v.prevHash)) return 'prevHash is not a SHA-256 hex digest';
   if (typeof v.hash !== 'string' || !HEX64.test(v.hash)) return 'hash is not a SHA-256 hex digest';
-  try {
-    canonicalize(v.data);
-  } catch (err) {
-    return (err as Error).message;
-  }
   return undefined;
 }
 

@@ -90,6 +90,7 @@ export function parseLadderSteps(json: string): LadderStep[] {
         graceMs: p.grace === undefined ? 0 : duration(p.grace, `${where}.penalty.grace`),
         partialPeriodCounts: bool(p.partialPeriodCounts, `${where}.penalty.partialPeriodCounts`, true),
       };
+      if (penaltyRunMs(step.penalty) > MAX_PENALTY_RUN_MS) throw new RangeError(`${where}.penalty would run for more than 10 years before reaching its cap`);
     }
     return step;
   });
@@ -139,10 +140,17 @@ export function penaltyAccrued(terms: PenaltyTerms, orderDate: Date, until: Date
   return raw >= terms.capEur ? { periods, amountEur: terms.capEur, capped: true } : { periods, amountEur: raw, capped: false };
 }
 
+/** An order that takes longer than this to reach its cap is a configuration mistake. */
+export const MAX_PENALTY_RUN_MS = 10 * 366 * DAY;
+
+/** How long an order runs from its date until it has forfeited its cap. */
+export function penaltyRunMs(terms: PenaltyTerms): number {
+  return terms.graceMs + Math.max(1, Math.ceil(terms.capEur / terms.amountEur)) * terms.periodMs;
+}
+
 /** When the order has forfeited its cap: the end of the last period that can still accrue. */
 export function penaltyExhaustedAt(terms: PenaltyTerms, orderDate: Date): Date {
-  const periods = Math.max(1, Math.ceil(terms.capEur / terms.amountEur));
-  return new Date(orderDate.getTime() + terms.graceMs + periods * terms.periodMs);
+  return new Date(orderDate.getTime() + penaltyRunMs(terms));
 }
 
 /** The deadline a step gives the provider once issued at `issuedAt`. */

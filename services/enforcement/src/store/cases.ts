@@ -29,6 +29,19 @@ import { newCase, type CaseEffect, type CaseState, type Decision } from '../doma
 export const CASES = 'cases';
 export const CASE_LOG = 'case_log';
 export const TIMER_CLAIMS = 'timer_claims';
+/**
+ * The due timers: one small document per case that has a due time, derived from the latest
+ * record like the view. Pollers scan this instead of the view because FerretDB 1.24 pushes down
+ * only `_id` equality: any other query reads and decodes every document of the collection, and
+ * these stay ~100 bytes each and exist only while a case has a timer.
+ */
+export const TIMERS = 'timers';
+
+export interface TimerDocument {
+  _id: string;
+  seq: number;
+  dueAt: Date;
+}
 
 export type StoredState = Omit<CaseState, 'id'>;
 
@@ -71,7 +84,6 @@ export const CASE_INDEXES: CollectionIndexes[] = [
   {
     collection: CASES,
     indexes: [
-      { key: { dueAt: 1 }, name: 'timer_due' },
       { key: { 'notices.noticeId': 1 }, name: 'by_notice' },
       { key: { 'disputes.id': 1 }, name: 'by_dispute' },
       { key: { hashes: 1 }, name: 'by_hash' },
@@ -83,6 +95,7 @@ export const CASE_INDEXES: CollectionIndexes[] = [
   },
   { collection: CASE_LOG, indexes: [{ key: { caseId: 1, seq: 1 }, name: 'by_case_seq' }, OUTBOX_INDEX] },
   { collection: TIMER_CLAIMS, indexes: [{ key: { caseId: 1, seq: 1 }, name: 'by_case_seq' }] },
+  { collection: TIMERS, indexes: [{ key: { dueAt: 1 }, name: 'by_due' }] },
 ];
 
 export const recordId = (caseId: string, seq: number): string => `${caseId}@${seq}`;
@@ -119,11 +132,13 @@ export class CaseStore {
   readonly coll: Collection<CaseDocument>;
   readonly log: Collection<CaseRecord>;
   readonly claims: Collection<TimerClaim>;
+  readonly timers: Collection<TimerDocument>;
 
   constructor(db: Db, private readonly toOutbox: ToOutbox, private readonly afterWrite: () => void = () => undefined) {
     this.coll = db.collection<CaseDocument>(CASES);
     this.log = db.collection<CaseRecord>(CASE_LOG);
     this.claims = db.collection<TimerClaim>(TIMER_CLAIMS);
+    this.timers = db.collection<TimerDocument>(TIMERS);
   }
 
   /** The latest record of a case: from the view's sequence number, then forward while newer ones exist. */
@@ -198,9 +213,9 @@ export class CaseStore {
   }
 
   /**
-   * Writes the view from `from` (or the latest record), then checks whether a newer record
-   * appeared meanwhile and writes again if so: a slower writer can overwrite a newer view, but
-   * it always looks again after its own write, so the view ends at the latest record.
+   * Writes the view and the timer entry from `from` (or the latest record), then checks whether
+   * a newer record appeared meanwhile and writes again if so: a slower writer can overwrite a
+   * newer view, but it always looks again after its own write, so both end at the latest record.
    */
   async refreshView(id: string, from?: CaseRecord): Promise<void> {
     let rec = from ?? (await this.latest(id));
@@ -208,8 +223,10 @@ export class CaseStore {
       const doc: CaseDocument = { _id: id, ...rec.state, seq: rec.seq, evidenceHead: rec.evidenceHead, ...(rec.anonymisedAt ? { anonymisedAt: rec.anonymisedAt } : {}) };
       try {
         await this.coll.replaceOne({ _id: id }, doc, { upsert: true });
+        if (rec.state.dueAt) await this.timers.replaceOne({ _id: id }, { seq: rec.seq, dueAt: rec.state.dueAt }, { upsert: true });
+        else await this.timers.deleteOne({ _id: id });
       } catch (err) {
-        // Two upserts creating the view at once: the loser writes again over the winner.
+        // Two upserts creating a document at once: the loser writes again over the winner.
         if (!isDuplicateKeyError(err)) throw err;
         continue;
       }
@@ -219,10 +236,10 @@ export class CaseStore {
     }
   }
 
-  /** Views whose timer is due, earliest first. */
+  /** Cases whose timer is due, earliest first. */
   async dueCases(now: Date, limit: number): Promise<Array<{ id: string; seq: number; dueAt: Date }>> {
-    const docs = await this.coll.find({ dueAt: { $lte: now } } as Filter<CaseDocument>, { projection: { _id: 1, seq: 1, dueAt: 1 } }).sort({ dueAt: 1 }).limit(limit).toArray();
-    return docs.map((d) => ({ id: d._id, seq: d.seq, dueAt: d.dueAt! }));
+    const docs = await this.timers.find({ dueAt: { $lte: now } }).sort({ dueAt: 1 }).limit(limit).toArray();
+    return docs.map((d) => ({ id: d._id, seq: d.seq, dueAt: d.dueAt }));
   }
 
   /**
