@@ -5,11 +5,11 @@ import { consumerPlugin } from '@hashcheck/kafka';
 import { parseSecretKeys, providersPlugin } from '@hashcheck/providers';
 import { createServiceApp, groupId } from '@hashcheck/runtime';
 import type { IntakeConfig } from './config';
+import { ApiKeyAuth } from './auth';
 import { parseApiKeys } from './domain/api-keys';
 import { pipelineStatusHandler, PIPELINE_STATUS_TOPICS } from './consumers/pipeline-status';
 import { submittedHandler, submittedInvalidHandler } from './consumers/submitted';
 import { Ingest } from './ingest';
-import { authPlugin } from './plugins/auth';
 import { providerRoutes } from './routes/providers';
 import { reportRoutes } from './routes/reports';
 import { PROVIDER_INDEXES, ProviderStore } from './store/providers';
@@ -23,7 +23,7 @@ export interface BuildOptions {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    intake: { reports: ReportStore; providers: ProviderStore; ingest: Ingest };
+    intake: { reports: ReportStore; providers: ProviderStore; ingest: Ingest; auth: ApiKeyAuth };
   }
 }
 
@@ -45,8 +45,8 @@ export async function buildApp(config: IntakeConfig, options: BuildOptions = {})
 
   await app.register(providersPlugin, { service: SERVICE });
   const reports = new ReportStore(app.mongo.db);
-  const ingest = new Ingest(reports, app.providers, () => app.outbox.notify());
-  app.decorate('intake', { reports, providers: new ProviderStore(app.mongo.db, secretKeys?.[0]), ingest });
+  const ingest = new Ingest(reports, app.providers, (hint) => app.outbox.notify(hint));
+  app.decorate('intake', { reports, providers: new ProviderStore(app.mongo.db, secretKeys?.[0]), ingest, auth: new ApiKeyAuth(apiKeys) });
 
   const submittedGroup = groupId(config, SERVICE, 'submitted');
   await app.register(consumerPlugin, {
@@ -64,7 +64,6 @@ export async function buildApp(config: IntakeConfig, options: BuildOptions = {})
     handler: pipelineStatusHandler(reports),
   });
 
-  await app.register(authPlugin, { keys: apiKeys });
   await app.register(reportRoutes, { maxBatch: config.INTAKE_MAX_BATCH });
   await app.register(providerRoutes);
   return app;

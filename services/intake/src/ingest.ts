@@ -1,7 +1,8 @@
 import type { ReportsRejectedData, ReportsSubmittedData } from '@hashcheck/events';
 import type { ProviderMaterialiser } from '@hashcheck/providers';
 import { normaliseSubmission } from './domain/submission';
-import type { ChannelValue, ReportDocument, ReportStore } from './store/reports';
+import type { OutboxHint } from '@hashcheck/mongo';
+import { Collections, type ChannelValue, type ReportDocument, type ReportStore } from './store/reports';
 
 export type IngestResult =
   | { status: 'accepted' | 'duplicate'; report: ReportDocument }
@@ -24,7 +25,8 @@ export class Ingest {
   constructor(
     private readonly store: ReportStore,
     private readonly providers: Pick<ProviderMaterialiser, 'resolve'>,
-    private readonly notify: () => void,
+    /** Wakes the outbox relay for the document just written. */
+    private readonly notify: (hint: OutboxHint) => void,
   ) {}
 
   async submit(data: ReportsSubmittedData, ctx: IngestContext): Promise<IngestResult> {
@@ -33,7 +35,7 @@ export class Ingest {
     const resolution = this.providers.resolve(n.report.host, n.report.ip);
     const outcome = await this.store.accept(n.report, { channel: ctx.channel, inputRef: ctx.inputRef, resolution });
     if (outcome.kind === 'conflict') return this.reject(ctx, 'HC_CONFLICT', outcome.reasons, data.reportId, data.source);
-    if (outcome.kind === 'accepted') this.notify();
+    if (outcome.kind === 'accepted') this.notify({ collection: Collections.REPORTS, id: outcome.report._id });
     return { status: outcome.kind, report: outcome.report };
   }
 
@@ -50,7 +52,7 @@ export class Ingest {
     if (reportId !== undefined) rejection.reportId = reportId;
     if (source !== undefined) rejection.source = source;
     const { stored } = await this.store.reject(ctx.rejectionKey, rejection);
-    if (stored) this.notify();
+    if (stored) this.notify({ collection: Collections.REJECTIONS, id: ctx.rejectionKey });
     const result: IngestResult = { status: 'rejected', code, reasons };
     if (reportId !== undefined) result.reportId = reportId;
     return result;

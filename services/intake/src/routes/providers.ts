@@ -1,4 +1,3 @@
-import type { FastifyInstance } from 'fastify';
 import { Type } from '@hashcheck/config';
 import { ErrorCode, HashCheckError } from '@hashcheck/errors';
 import { Category, Email, ProviderId, type ProvidersStateData } from '@hashcheck/events';
@@ -6,6 +5,7 @@ import type { App } from '@hashcheck/http';
 import { Scope } from '../domain/api-keys';
 import { normaliseProviderInput, type ProviderInput } from '../domain/provider-input';
 import { viewOf } from '../store/providers';
+import { Collections } from '../store/reports';
 
 const WebhookInput = Type.Object(
   {
@@ -58,14 +58,13 @@ function inputOf(state: ProvidersStateData): ProviderInput {
 
 /** The provider registry's admin API. Every change is stored with its `providers` event (outbox) and applied to the local view at once. */
 export async function providerRoutes(app: App): Promise<void> {
-  const fastify = app as unknown as FastifyInstance;
-  const admin = fastify.requireScope(Scope.ADMIN);
-  const hotline = fastify.requireScope(Scope.HOTLINE);
+  const admin = app.intake.auth.require(Scope.ADMIN);
+  const hotline = app.intake.auth.require(Scope.HOTLINE);
   const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 
   const published = async (state: ProvidersStateData) => {
     await app.providers.apply(state);
-    app.outbox.notify();
+    app.outbox.notify({ collection: Collections.PROVIDERS, id: state.id });
     return viewOf(state);
   };
 

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
 import { Type } from '@hashcheck/config';
 import { ErrorCode, HashCheckError } from '@hashcheck/errors';
 import { codec } from '@hashcheck/runtime';
@@ -92,8 +91,7 @@ function toItemResult(index: number, r: IngestResult): typeof ItemResult.static 
 }
 
 export async function reportRoutes(app: App, opts: { maxBatch: number }): Promise<void> {
-  const fastify = app as unknown as FastifyInstance;
-  const hotline = fastify.requireScope(Scope.HOTLINE);
+  const hotline = app.intake.auth.require(Scope.HOTLINE);
 
   app.post(
     '/v1/reports',
@@ -112,7 +110,7 @@ export async function reportRoutes(app: App, opts: { maxBatch: number }): Promis
       validatorCompiler: () => () => true,
     },
     async (request, reply) => {
-      const principal = request.principal!;
+      const principal = app.intake.auth.principal(request);
       const body = request.body as unknown;
       const isBatch = typeof body === 'object' && body !== null && !Array.isArray(body) && 'reports' in body;
       let items: unknown[];
