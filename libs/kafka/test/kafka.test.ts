@@ -107,3 +107,17 @@ test('consumer lag: what a group has not processed yet, per partition', async (t
   await waitFor(() => seen === 4, { what: 'four consumed' });
   await waitFor(async () => (await monitor.refresh()).reduce((a, s) => a + s.lag, 0) === 0, { what: 'lag back to zero after commits' });
 });
+
+test('several services creating the same topics at once all succeed', async (t) => {
+  const env = infra(t);
+  if (!env) return;
+  const { reg, prefix } = setup();
+  const kafka = createKafka({ brokers: env.brokers, clientId: 'race' });
+  await Promise.all([1, 2, 3, 4].map(() => ensureTopics(kafka, reg.topics(), { prefix })));
+  const admin = kafka.admin();
+  await admin.connect();
+  t.after(() => admin.disconnect());
+  const topics = await admin.listTopics();
+  for (const spec of reg.topics()) assert.ok(topics.includes(prefix + spec.name), `${spec.name} exists`);
+  assert.deepEqual(await ensureTopics(kafka, reg.topics(), { prefix }), [], 'nothing left to create');
+});
