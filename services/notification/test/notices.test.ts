@@ -75,6 +75,7 @@ test('notices: grouping, signed webhooks, retries, fallback to e-mail, undeliver
     assert.equal(rB.requests.length, 3, 'two 503s, then accepted');
     assert.equal(rB.accepted().length, 1);
     assert.equal(new Set(rB.requests.map((r) => r.idempotencyKey)).size, 1, 'every attempt carries the same idempotency key');
+    await waitFor(() => h.sent().find((e) => e.data.providerId === 'prov-b'), { what: 'notices.sent for prov-b' });
     const sent = h.sent().filter((e) => e.data.providerId === 'prov-b');
     assert.equal(sent.length, 1);
     assert.equal(sent[0]!.data.attempt, 3);

@@ -51,8 +51,13 @@ test('victim digests: opt-in registry, counts only, each detection and all-remov
       assert.ok(!raw.includes(e.data.caseKey) && !raw.includes(e.data.hashes.sha256!), 'no hash');
     }
     assert.ok(!raw.includes('prov-v'), 'no provider');
-    const view = await h.app.inject({ url: '/v1/victim-series/series-each', headers: admin });
-    assert.equal(view.json().digestsSent, 1);
+    // The digest is recorded right after the SMTP server accepted it.
+    const view = await waitFor(async () => {
+      const v = await h.app.inject({ url: '/v1/victim-series/series-each', headers: admin });
+      return v.json().digestsSent === 1 ? v : undefined;
+    }, { what: 'the digest recorded' });
+    assert.equal(view.json().counts.found, 2);
+    assert.equal(view.json().counts.newlyFound, 0, 'counted as of the digest');
     const digests = await h.app.inject({ url: '/v1/victim-series/series-each/digests', headers: admin });
     assert.equal(digests.json().digests[0].state, 'sent');
     assert.equal(digests.json().digests[0].counts.found, 2);

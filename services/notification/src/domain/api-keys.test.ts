@@ -16,7 +16,7 @@ test('keys are configured as hashes and checked by hash', () => {
 
 test('bad entries name the variable and the entry', () => {
   assert.throws(() => parseApiKeys('x:admin'), /NOTIFICATION_API_KEYS entry 1 must be/);
-  assert.throws(() => parseApiKeys(`ok:admin:${hashApiKey('a')},b:root:${hashApiKey('b')}`), /entry 2: unknown scope root/);
-  assert.throws(() => parseApiKeys('a:admin:plaintext-key'), /sha256/);
-  assert.throws(() => parseApiKeys(`a:admin:${hashApiKey('1')},a:admin:${hashApiKey('2')}`), /appears twice/);
+  assert.throws(() => parseApiKeys(`ok:admin:${hashApiKey('a')},bb:root:${hashApiKey('b')}`), /entry 2: unknown scope root/);
+  assert.throws(() => parseApiKeys('aa:admin:plaintext-key'), /sha256/);
+  assert.throws(() => parseApiKeys(`aa:admin:${hashApiKey('1')},aa:admin:${hashApiKey('2')}`), /appears twice/);
 });

@@ -65,7 +65,7 @@ const DigestView = Type.Object({
   })),
 });
 
-function seriesView(s: VictimSeriesDocument): Static<typeof SeriesView> {
+function seriesView(s: VictimSeriesDocument, history: { last: VictimDigestDocument | null; sent: number }): Static<typeof SeriesView> {
   return {
     seriesId: s._id,
     intermediary: s.intermediary,
@@ -76,8 +76,8 @@ function seriesView(s: VictimSeriesDocument): Static<typeof SeriesView> {
     createdAt: s.createdAt.toISOString(),
     updatedAt: s.updatedAt.toISOString(),
     nextDigestAt: s.nextDigestAt ? s.nextDigestAt.toISOString() : null,
-    lastDigestAt: s.lastDigestAt ? s.lastDigestAt.toISOString() : null,
-    digestsSent: s.digestsSent,
+    lastDigestAt: history.last ? history.last.until.toISOString() : null,
+    digestsSent: history.sent,
   };
 }
 
@@ -89,6 +89,7 @@ export async function victimSeriesRoutes(app: App, opts: { db: Db; keys: readonl
   const guard = requireScope(opts.keys, Scope.ADMIN);
   const security = [{ bearer: [] }];
   const digests = opts.db.collection<VictimDigestDocument>(Collections.VICTIM_DIGESTS);
+  const historyOf = async (seriesId: string) => ({ last: await opts.registry.lastDigest(seriesId), sent: await opts.registry.digestsSent(seriesId) });
 
   app.put('/v1/victim-series/:seriesId', {
     preHandler: guard,
@@ -109,7 +110,7 @@ export async function victimSeriesRoutes(app: App, opts: { db: Db; keys: readonl
       delayMs: Math.round(b.delaySeconds * 1000),
       language: b.language ?? opts.defaultLanguage,
     });
-    return reply.status(created ? 201 : 200).send(seriesView(series));
+    return reply.status(created ? 201 : 200).send(seriesView(series, await historyOf(series._id)));
   });
 
   app.get('/v1/victim-series/:seriesId', {
@@ -118,7 +119,8 @@ export async function victimSeriesRoutes(app: App, opts: { db: Db; keys: readonl
   }, async (request) => {
     const s = await opts.registry.get(request.params.seriesId);
     if (!s) throw new HashCheckError(ErrorCode.NOT_FOUND, `series ${request.params.seriesId} is not registered`);
-    return { ...seriesView(s), counts: await opts.registry.counts(s._id, s.lastDigestAt, new Date()) };
+    const history = await historyOf(s._id);
+    return { ...seriesView(s, history), counts: await opts.registry.counts(s._id, history.last?.until ?? null, new Date()) };
   });
 
   app.get('/v1/victim-series', {
@@ -130,7 +132,10 @@ export async function victimSeriesRoutes(app: App, opts: { db: Db; keys: readonl
       querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) }),
       response: { 200: Type.Object({ series: Type.Array(SeriesView) }), 401: ErrorBody, 403: ErrorBody },
     },
-  }, async (request) => ({ series: (await opts.registry.list(request.query.limit)).map(seriesView) }));
+  }, async (request) => {
+    const list = await opts.registry.list(request.query.limit);
+    return { series: await Promise.all(list.map(async (s) => seriesView(s, await historyOf(s._id)))) };
+  });
 
   app.delete('/v1/victim-series/:seriesId', {
     preHandler: guard,

@@ -158,10 +158,8 @@ export interface VictimSeriesDocument {
   language: LanguageValue;
   createdAt: Date;
   updatedAt: Date;
+  /** The only field two writers share (events and the digest worker); both re-check it, see DigestSender. */
   nextDigestAt: Date | null;
-  lastDigestAt: Date | null;
-  digestsSent: number;
-  digestAttempts: number;
 }
 
 export interface VictimCaseDocument {
@@ -175,9 +173,16 @@ export interface VictimCaseDocument {
   closedAt?: Date;
 }
 
+/**
+ * The digest history is the source of "since the previous digest" and of the digest sequence, not
+ * counters on the series document, which FerretDB could lose to a concurrent update.
+ */
 export interface VictimDigestDocument {
   _id: string;
   seriesId: string;
+  seq: number;
+  /** The counts are as of this moment; the next digest counts changes after it. */
+  until: Date;
   dueAt: Date;
   createdAt: Date;
   counts: DigestCounts;
@@ -216,5 +221,5 @@ export const INDEXES: CollectionIndexes[] = [
       { key: { seriesId: 1, status: 1 }, name: 'by_series_status' },
     ],
   },
-  { collection: Collections.VICTIM_DIGESTS, indexes: [{ key: { seriesId: 1, createdAt: -1 }, name: 'by_series' }] },
+  { collection: Collections.VICTIM_DIGESTS, indexes: [{ key: { seriesId: 1, state: 1, until: -1 }, name: 'by_series' }] },
 ];

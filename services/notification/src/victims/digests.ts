@@ -58,20 +58,24 @@ export class DigestSender {
     return handled;
   }
 
-  async #release(series: VictimSeriesDocument, set: Partial<VictimSeriesDocument>, inc?: Partial<Record<'digestsSent' | 'digestAttempts', number>>): Promise<void> {
-    await this.#series.updateOne({ _id: series._id }, { $set: { ...set, updatedAt: this.deps.clock.now() }, ...(inc ? { $inc: inc } : {}) });
+  async #schedule(seriesId: string, nextDigestAt: Date | null): Promise<void> {
+    await this.#series.updateOne({ _id: seriesId }, { $set: { nextDigestAt, updatedAt: this.deps.clock.now() } });
   }
 
   async #process(series: VictimSeriesDocument): Promise<void> {
     const { registry, settings } = this.deps;
     const until = this.deps.clock.now();
-    const counts = await registry.counts(series._id, series.lastDigestAt, until);
-    if (!shouldSendDigest(series.choice, counts, series.digestsSent > 0)) {
-      await this.#release(series, { nextDigestAt: null, digestAttempts: 0 });
+    const last = await registry.lastDigest(series._id);
+    const seq = await registry.digestsSent(series._id);
+    const counts = await registry.counts(series._id, last?.until ?? null, until);
+    if (!shouldSendDigest(series.choice, counts, seq > 0)) {
+      await this.#schedule(series._id, null);
+      await this.#rescheduleLateChanges(series._id, until);
       return;
     }
-    const digestId = digestIdFor(series._id, series.digestsSent);
-    const n = series.digestAttempts + 1;
+    const digestId = digestIdFor(series._id, seq);
+    const previous = await this.#digests.findOne({ _id: digestId });
+    const n = (previous?.attempts.length ?? 0) + 1;
     const startedAt = this.deps.clock.now();
     const mail = renderDigestEmail({ digestId, seriesId: series._id, ...(series.reference ? { reference: series.reference } : {}), createdAt: startedAt, counts }, series.language);
     const messageId = `<${digestId}@${settings.mail.messageIdDomain}>`;
@@ -89,35 +93,42 @@ export class DigestSender {
     const base = { n, channel: 'email' as const, target: series.intermediary.email, startedAt, payloadSha256: sha256Hex(raw), payloadBytes: raw.length, messageId };
     const res = this.deps.mailer ? await this.deps.mailer.send(raw, { from: settings.mail.from, to: [series.intermediary.email] }) : { ok: false as const, error: Object.assign(new Error('SMTP is not configured'), { responseCode: 550 }) };
     const finishedAt = this.deps.clock.now();
-    if (res.ok) {
-      const code = smtpReplyCode(res.receipt.response);
-      const record: AttemptRecord = { ...base, finishedAt, outcome: 'delivered', smtpResponse: res.receipt.response.slice(0, 1000), ...(code ? { smtpCode: code } : {}), accepted: res.receipt.accepted, rejected: res.receipt.rejected };
-      await this.#digests.updateOne(
-        { _id: digestId },
-        { $set: { seriesId: series._id, dueAt: series.nextDigestAt ?? startedAt, createdAt: startedAt, counts, state: 'sent' }, $push: { attempts: record } },
-        { upsert: true },
-      );
-      await this.#release(series, { lastDigestAt: until, nextDigestAt: null, digestAttempts: 0 }, { digestsSent: 1 });
-      this.deps.logger.info({ seriesId: series._id, digestId }, 'victim digest sent');
-      const pending = await registry.changedSince(series._id, until);
-      if (pending) await registry.reschedule(series._id, pending);
-      return;
-    }
-    const result = classifySmtpError(res.error);
-    const reason = result.ok ? '' : result.reason;
-    const record: AttemptRecord = { ...base, finishedAt, outcome: 'failed', error: reason, retriable: !result.ok && result.retriable };
-    const policy = settings.backoff.email;
-    const retry = !result.ok && result.retriable && n < policy.maxAttempts;
+    const record: AttemptRecord = res.ok
+      ? (() => {
+          const code = smtpReplyCode(res.receipt.response);
+          return { ...base, finishedAt, outcome: 'delivered' as const, smtpResponse: res.receipt.response.slice(0, 1000), ...(code ? { smtpCode: code } : {}), accepted: res.receipt.accepted, rejected: res.receipt.rejected };
+        })()
+      : (() => {
+          const r = classifySmtpError(res.error);
+          return { ...base, finishedAt, outcome: 'failed' as const, error: r.ok ? '' : r.reason, retriable: !r.ok && r.retriable };
+        })();
+    // Only the lease holder writes this series' digest documents.
     await this.#digests.updateOne(
       { _id: digestId },
-      { $set: { seriesId: series._id, dueAt: series.nextDigestAt ?? startedAt, createdAt: startedAt, counts, state: 'failed' }, $push: { attempts: record } },
+      { $set: { seriesId: series._id, seq, until, dueAt: series.nextDigestAt ?? startedAt, createdAt: startedAt, counts, state: res.ok ? 'sent' : 'failed' }, $push: { attempts: record } },
       { upsert: true },
     );
-    if (retry) {
-      await this.#release(series, { nextDigestAt: new Date(finishedAt.getTime() + backoffDelayMs(n, policy, this.deps.random)) }, { digestAttempts: 1 });
+    if (res.ok) {
+      this.deps.logger.info({ seriesId: series._id, digestId }, 'victim digest sent');
+      await this.#schedule(series._id, null);
+      await this.#rescheduleLateChanges(series._id, until);
       return;
     }
-    this.deps.logger.error({ seriesId: series._id, digestId, reason }, 'victim digest could not be delivered; given up');
-    await this.#release(series, { nextDigestAt: null, digestAttempts: 0 });
+    const policy = settings.backoff.email;
+    if (record.retriable && n < policy.maxAttempts) {
+      await this.#schedule(series._id, new Date(finishedAt.getTime() + backoffDelayMs(n, policy, this.deps.random)));
+      return;
+    }
+    this.deps.logger.error({ seriesId: series._id, digestId, reason: record.error }, 'victim digest could not be delivered; given up');
+    await this.#schedule(series._id, null);
+  }
+
+  /**
+   * Changes that arrived while this digest was prepared were not in it, and an event handler may
+   * have had its schedule overwritten by the write above: schedule them again.
+   */
+  async #rescheduleLateChanges(seriesId: string, until: Date): Promise<void> {
+    const pending = await this.deps.registry.changedSince(seriesId, until);
+    if (pending) await this.deps.registry.reschedule(seriesId, pending);
   }
 }

@@ -59,9 +59,6 @@ export class VictimRegistry {
       ...(input.reference !== undefined ? { reference: input.reference } : {}),
       createdAt: now,
       nextDigestAt: null,
-      lastDigestAt: null,
-      digestsSent: 0,
-      digestAttempts: 0,
     };
     try {
       await this.#series.insertOne(doc);
@@ -88,6 +85,15 @@ export class VictimRegistry {
     return { removed: res.deletedCount === 1, cases: cases.deletedCount, digests: digests.deletedCount };
   }
 
+  /** The most recent digest delivered for the series. */
+  async lastDigest(seriesId: string): Promise<VictimDigestDocument | null> {
+    return this.#digests.find({ seriesId, state: 'sent' }).sort({ until: -1 }).limit(1).next();
+  }
+
+  async digestsSent(seriesId: string): Promise<number> {
+    return this.#digests.countDocuments({ seriesId, state: 'sent' });
+  }
+
   async counts(seriesId: string, since: Date | null, until: Date): Promise<DigestCounts> {
     const window = (field: 'foundAt' | 'removedAt') => ({ [field]: { ...(since ? { $gt: since } : {}), $lte: until } });
     const live = { seriesId, status: { $ne: VictimCaseStatus.DISMISSED } };
@@ -112,7 +118,7 @@ export class VictimRegistry {
     const series = await this.#series.findOne({ _id: seriesId });
     if (!series) return;
     const now = this.clock.now();
-    const counts = await this.counts(seriesId, series.lastDigestAt, now);
+    const counts = await this.counts(seriesId, (await this.lastDigest(seriesId))?.until ?? null, now);
     const next = nextDigestAt(series, change, now, counts);
     if ((next?.getTime() ?? null) === (series.nextDigestAt?.getTime() ?? null)) return;
     // Conditional on the value read: a concurrent digest pass wins, and reschedules itself.
