@@ -9,9 +9,10 @@
 #   hashcheck-local/zipkin:<zipkin>       + the Zipkin server jar                (for openzipkin/zipkin)
 #   hashcheck-local/node:20               + this machine's Node.js binary        (for node:20-bookworm-slim)
 #
-# Usage: deploy/images/build-local.sh [--force] [--print-env]
+# Usage: deploy/images/build-local.sh [--force] [--test-images] [--print-env]
 #   --force      rebuild images that already exist (the debootstrap tarball in the cache is kept:
 #                delete $HASHCHECK_CACHE/images/debian-bookworm-minbase.tar to redo it)
+#   --test-images  only what the containers test stack needs (not the Node.js base of deploy/Dockerfile)
 #   --print-env  only print the HASHCHECK_*_IMAGE variables for the images (no build)
 # Needs a running Docker engine (see deploy/ci-containers.sh), debootstrap (installed with apt-get
 # when missing and running as root), and the local stack's artifacts (prepared when missing).
@@ -21,11 +22,13 @@ repo="$(cd "$here/../.." && pwd)"
 cache="${HASHCHECK_CACHE:-$HOME/.cache/hashcheck}"
 force=0
 print_only=0
+test_only=0
 for a in "$@"; do
   case "$a" in
     --force) force=1 ;;
     --print-env) print_only=1 ;;
-    *) echo "usage: $0 [--force] [--print-env]" >&2; exit 2 ;;
+    --test-images) test_only=1 ;;
+    *) echo "usage: $0 [--force] [--test-images] [--print-env]" >&2; exit 2 ;;
   esac
 done
 
@@ -118,7 +121,7 @@ if ! have_image "$ZIPKIN"; then
   build --build-arg "JRE_IMAGE=$JRE" -t "$ZIPKIN" "$ctx/zipkin"
 fi
 
-if ! have_image "$NODE"; then
+if [ "$test_only" = 0 ] && ! have_image "$NODE"; then
   log "building $NODE (this machine's node $(node --version)) ..."
   mkdir -p "$ctx/node" && cp "$here/node/Dockerfile" "$ctx/node/"
   cp "$(command -v node)" "$ctx/node/node"
