@@ -40,6 +40,8 @@ export interface ScanOptions {
   /** Send a partly filled batch after this long, so slow hashing still shows results. */
   readonly batchWaitMs?: number;
   readonly maxImageBytes?: number;
+  /** Files the walk may find ahead of hashing (memory bound). Default 200,000. */
+  readonly maxQueuedFiles?: number;
   /** After this many batches in a row fail because the API is unreachable, stop trying. */
   readonly giveUpAfterFailedBatches?: number;
   /** Notices and per-file errors, one line each (stderr in the CLI). */
@@ -147,14 +149,18 @@ export async function runScan(options: ScanOptions): Promise<ScanSummary> {
   const state = options.statePath ? ScanState.open(options.statePath) : null;
   if (state?.resumed) log(`resuming the interrupted scan in ${options.statePath} (${state.size} files already hashed)`);
 
-  // Wakes the walk loop when hashing or sending makes room.
-  let wake: (() => void) | null = null;
+  // Wakes the walk and dispatch loops when the walk, hashing or sending made progress.
+  const waiters = new Set<() => void>();
   const notify = () => {
-    const w = wake;
-    wake = null;
-    w?.();
+    for (const w of waiters) w();
+    waiters.clear();
   };
-  const changed = () => new Promise<void>((r) => (wake = r));
+  const changed = () =>
+    new Promise<void>((resolve) => {
+      waiters.add(resolve);
+      // A safety net: no loop may sleep forever on a missed notification.
+      setTimeout(resolve, 250).unref();
+    });
 
   // An unreachable API fails every file the same way: show the first ones, count the rest.
   const maxLoggedPerCode = options.maxLoggedErrorsPerCode ?? 100;
@@ -337,62 +343,99 @@ export async function runScan(options: ScanOptions): Promise<ScanSummary> {
     enqueueCheck(h);
   };
 
-  try {
-    for await (const entry of walk(options.roots, { followSymlinks: options.followSymlinks ?? false, exclude })) {
-      if (abort.signal.aborted) break;
-      if (entry.kind === 'skipped') {
-        if (entry.reason === 'symlink') summary.skippedSymlinks++;
-        else if (entry.reason === 'excluded') summary.skippedExcluded++;
-        else summary.skippedSpecial++;
-        continue;
-      }
-      if (entry.kind === 'error') {
-        fileError(entry.path, entry.error);
-        continue;
-      }
-      summary.filesFound++;
-      summary.bytesFound += entry.size;
-      stats.filesTotal++;
-      stats.bytesTotal += entry.size;
-      if (entry.size === 0) {
-        // Every empty file has the same digests; they identify nothing.
-        summary.skippedEmpty++;
-        stats.filesDone++;
-        continue;
-      }
-      const prior = state?.lookup(entry.path, entry.size, entry.mtimeMs);
-      if (prior) {
-        summary.filesReused++;
-        stats.filesDone++;
-        stats.bytesDone += entry.size;
-        if (prior.checked) {
-          summary.filesAlreadyChecked++;
-          summary.filesChecked++;
-          if (prior.checked.length > 0) handleMatch(prior.hashes, prior.checked);
-        } else {
-          enqueueCheck(prior.hashes);
+  // The walk runs ahead of hashing (up to maxQueued files) so that the totals, and with them the
+  // ETA, are known early; hashing and sending are bounded separately.
+  type Found = { path: string; size: number; mtimeMs: number };
+  const queue: Found[] = [];
+  let queueHead = 0;
+  const maxQueued = options.maxQueuedFiles ?? 200_000;
+  let walkFinished = false;
+  const walker = (async () => {
+    try {
+      for await (const entry of walk(options.roots, { followSymlinks: options.followSymlinks ?? false, exclude })) {
+        if (abort.signal.aborted) break;
+        if (entry.kind === 'skipped') {
+          if (entry.reason === 'symlink') summary.skippedSymlinks++;
+          else if (entry.reason === 'excluded') summary.skippedExcluded++;
+          else summary.skippedSpecial++;
+          continue;
         }
-      } else {
-        pool ??= new HashPool(threads !== undefined ? { threads } : {});
-        const size = entry.size;
-        const path = entry.path;
-        const p: Promise<void> = pool.hash(path, fileOptions).then((o) => {
-          hashing.delete(p);
-          try {
-            onHashed(size, o);
-          } catch (err) {
-            fileError(path, { code: FileErrorCode.READ_FAILED, message: `${path}: ${(err as Error).message}` });
-          }
-          notify();
-        });
-        hashing.add(p);
+        if (entry.kind === 'error') {
+          fileError(entry.path, entry.error);
+          continue;
+        }
+        summary.filesFound++;
+        summary.bytesFound += entry.size;
+        stats.filesTotal++;
+        stats.bytesTotal += entry.size;
+        if (entry.size === 0) {
+          // Every empty file has the same digests; they identify nothing.
+          summary.skippedEmpty++;
+          stats.filesDone++;
+          continue;
+        }
+        queue.push({ path: entry.path, size: entry.size, mtimeMs: entry.mtimeMs });
+        if (queue.length - queueHead === 1) notify();
+        while (!abort.signal.aborted && queue.length - queueHead >= maxQueued) await changed();
       }
-      // Back-pressure: bounded hashing queue, and no more than a few sealed batches waiting.
-      while (!abort.signal.aborted && (hashing.size >= maxHashing || sealed.length >= apiConcurrency)) {
-        await Promise.race([changed(), new Promise((r) => setTimeout(r, 250))]);
+    } finally {
+      walkFinished = true;
+      stats.walkDone = true;
+      notify();
+    }
+  })();
+
+  const dispatch = (entry: Found) => {
+    const prior = state?.lookup(entry.path, entry.size, entry.mtimeMs);
+    if (prior) {
+      summary.filesReused++;
+      stats.filesDone++;
+      stats.bytesDone += entry.size;
+      if (prior.checked) {
+        summary.filesAlreadyChecked++;
+        summary.filesChecked++;
+        if (prior.checked.length > 0) handleMatch(prior.hashes, prior.checked);
+      } else {
+        enqueueCheck(prior.hashes);
+      }
+      return;
+    }
+    pool ??= new HashPool(threads !== undefined ? { threads } : {});
+    const { size, path } = entry;
+    const p: Promise<void> = pool.hash(path, fileOptions).then((o) => {
+      hashing.delete(p);
+      try {
+        onHashed(size, o);
+      } catch (err) {
+        fileError(path, { code: FileErrorCode.READ_FAILED, message: `${path}: ${(err as Error).message}` });
+      }
+      notify();
+    });
+    hashing.add(p);
+  };
+
+  try {
+    while (!abort.signal.aborted) {
+      if (queueHead < queue.length) {
+        // Back-pressure: a bounded number of files in the hashing threads, and no more than a few
+        // sealed batches waiting for the API.
+        if (hashing.size >= maxHashing || sealed.length >= apiConcurrency) {
+          await changed();
+          continue;
+        }
+        dispatch(queue[queueHead++]!);
+        if (queueHead >= 4096 && queueHead * 2 >= queue.length) {
+          queue.splice(0, queueHead);
+          queueHead = 0;
+          notify(); // the walker may be waiting for room
+        }
+      } else if (walkFinished) {
+        break;
+      } else {
+        await changed();
       }
     }
-    stats.walkDone = true;
+    await walker;
     await Promise.all(hashing);
     seal();
     while (sideTasks.size > 0 || sealed.length > 0) await Promise.all([...sideTasks]);
