@@ -152,7 +152,8 @@ export class EnforcementService {
   async #locate(r: RemovalsReportedData): Promise<string | undefined> {
     const coll = this.deps.cases.coll;
     const newest = { sort: { createdAt: -1 as const }, projection: { _id: 1 } };
-    if (r.caseId) return (await coll.findOne({ _id: r.caseId }, { projection: { _id: 1 } }))?._id;
+    // By id, the log is authoritative (the view may not have caught up with a case just opened).
+    if (r.caseId) return (await this.deps.cases.latest(r.caseId)) ? r.caseId : undefined;
     const provider = r.providerId ? { providerId: r.providerId } : {};
     // Prefer the open case; a report about a closed one is still evidence for it.
     for (const filter of [
