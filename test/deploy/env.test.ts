@@ -60,9 +60,14 @@ function compose(): { services: Record<string, ComposeService> } {
   return parse(readFileSync(join(deploy, 'compose.yaml'), 'utf8'), { merge: true, uniqueKeys: true }) as { services: Record<string, ComposeService> };
 }
 
-/** `${NAME:-default}` as compose would interpolate it with NAME unset. */
+/**
+ * `${NAME:-default}` as compose would interpolate it with NAME unset; `${NAME:?message}` (compose
+ * refuses to start without NAME) stands for a value the operator must give: a placeholder.
+ */
 function interpolate(value: string): string {
-  return value.replace(/\$\{[A-Z0-9_]+(?::?-([^}]*))?\}/g, (_m, def: string | undefined) => def ?? '');
+  return value
+    .replace(/\$\{[A-Z0-9_]+:?\?[^}]*\}/g, 'operator-provided')
+    .replace(/\$\{[A-Z0-9_]+(?::?-([^}]*))?\}/g, (_m, def: string | undefined) => def ?? '');
 }
 
 test('compose: every service variable exists in its config schema, and the values load', () => {
@@ -80,6 +85,13 @@ test('compose: every service variable exists in its config schema, and the value
     assert.ok((svc.deploy?.replicas ?? 1) >= 2, `${name} runs two replicas`);
     assert.equal(svc.build?.args?.SERVICE, name, `${name} is built with SERVICE=${name}`);
   }
+});
+
+test('compose interpolation: defaults, and required variables as placeholders', () => {
+  assert.equal(interpolate('${LOG_LEVEL:-info}'), 'info');
+  assert.equal(interpolate('${KAFKA_TOPIC_PREFIX:-}'), '');
+  assert.equal(interpolate('${HASH_LIST_SECRET:?set it}'), 'operator-provided');
+  assert.equal(interpolate('a-${X}-b'), 'a--b');
 });
 
 test('compose: a variable the schema does not know is caught (the check can fail)', () => {
