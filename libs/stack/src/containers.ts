@@ -121,6 +121,8 @@ async function poll(check: () => Promise<boolean>, timeoutMs: number, intervalMs
  * with the same `Stack` shape as startStack(). KAFKA_BROKERS / MONGODB_URI / ZIPKIN_URL in the
  * environment are used as given, like startStack. Rejects with HC_STACK_PREREQ_MISSING when no
  * container engine answers, HC_STACK_START_FAILED (with the container log's tail) otherwise.
+ * Not (yet) supported here: `onCrash` (a container that dies is not reported; the tests using it
+ * then fail on the unreachable part) and `mongo` (the image decides: HASHCHECK_MONGO_IMAGE).
  */
 export async function startContainerStack(options: StartStackOptions = {}): Promise<Stack> {
   const t0 = Date.now();
