@@ -8,7 +8,7 @@ export type { Artifact } from './artifacts';
 export { cacheRoot } from './artifacts';
 export { MongoKind } from './mongo';
 export type { MongoKindValue } from './mongo';
-export { probeKafka } from './kafka';
+export { probeKafka, waitForTopicLeaders } from './kafka';
 export { probeMongo } from './mongo';
 export { probeZipkin, zipkinOtelEnv } from './zipkin';
 export { checkJava, checkMaven, checkGo, findOnPath, PREREQ_MISSING, INSTALL_HINT } from './prereqs';

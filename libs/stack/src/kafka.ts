@@ -3,6 +3,8 @@ import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
+import type { Admin } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ManagedChild, freePort, waitUntil } from './child';
 import { startFailed } from './prereqs';
 
@@ -111,6 +113,33 @@ export async function probeKafka(brokers: string, timeoutMs = 2000): Promise<boo
 }
 
 /**
+ * Waits until every partition of `topics` has a leader. kafkajs' `createTopics({ waitForLeaders })`
+ * only tolerates LEADER_NOT_AVAILABLE, but a KRaft broker can briefly answer a new topic's
+ * metadata with UNKNOWN_TOPIC_OR_PARTITION ("This server does not host this topic-partition",
+ * kafkajs issue #815), which then fails the call; this polls through both.
+ */
+export async function waitForTopicLeaders(admin: Admin, topics: string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics });
+      const ready = topics.every((t) => {
+        const tm = meta.topics.find((m) => m.name === t);
+        return tm !== undefined && tm.partitions.length > 0 && tm.partitions.every((p) => p.leader >= 0);
+      });
+      if (ready) return;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(`topics ${topics.join(', ')} have no leader after ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
+    }
+    await sleep(100);
+  }
+}
+
+/**
  * Makes the group coordinator (__consumer_offsets) and the producer-id allocation ready before
  * anyone uses the broker, so the services' first connect does not log a burst of
  * "coordinator is loading" errors while kafkajs retries.
@@ -122,7 +151,8 @@ export async function warmKafka(brokers: string): Promise<void> {
   const topic = '__hashcheck-stack-warmup';
   try {
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: false });
+    await waitForTopicLeaders(admin, [topic]);
     await producer.connect();
     await producer.send({ topic, acks: -1, messages: [{ value: 'ready' }] });
     await admin.describeGroups(['hashcheck-stack-warmup']);

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
-import { checkGo, checkJava, checkMaven, findOnPath, startStack } from '@hashcheck/stack';
+import { checkGo, checkJava, checkMaven, findOnPath, startStack, waitForTopicLeaders } from '@hashcheck/stack';
 import type { StackCrash } from '@hashcheck/stack';
 
 const NO_TOOLS = { PATH: '/nonexistent-bin' } as NodeJS.ProcessEnv;
@@ -97,7 +97,7 @@ test('a database that dies at start gives a clear error with the tail of its log
 test('the database server does not outlive a SIGKILLed Node parent', { timeout: 120_000 }, async (t) => {
   // The parent starts only the MongoDB-wire server (cheap), prints its pid, then waits.
   const script = `
-    import { startStack } from '@hashcheck/stack';
+    import { startStack, waitForTopicLeaders } from '@hashcheck/stack';
     const s = await startStack({ log: false });
     process.stdout.write(JSON.stringify(s.pids?.()) + '\\n');
     setInterval(() => {}, 1000);
@@ -156,7 +156,8 @@ test('killKafka/restartKafka and killMongo/restartMongo keep ports and data; sto
   const admin = kafka.admin();
   await admin.connect();
   const topic = `lifecycle-${randomUUID()}`;
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: false });
+  await waitForTopicLeaders(admin, [topic]);
   await admin.disconnect();
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();

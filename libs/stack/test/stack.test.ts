@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import { MongoClient, MongoServerError } from 'mongodb';
-import { startStack } from '@hashcheck/stack';
+import { startStack, waitForTopicLeaders } from '@hashcheck/stack';
 import type { Stack } from '@hashcheck/stack';
 
 let stackPromise: Promise<Stack> | undefined;
@@ -35,7 +35,8 @@ test('Kafka: produce and consume through a consumer group', { timeout: 180_000 }
     await admin.disconnect();
   });
 
-  assert.equal(await admin.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true }), true);
+  assert.equal(await admin.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: false }), true);
+  await waitForTopicLeaders(admin, [topic]);
   const meta = await admin.fetchTopicMetadata({ topics: [topic] });
   assert.equal(meta.topics[0]?.partitions.length, 2);
 
