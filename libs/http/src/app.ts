@@ -33,6 +33,9 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     bodyLimit: options.bodyLimit ?? 1_048_576,
     trustProxy: options.trustProxy ?? false,
     return503OnClosing: true,
+    // onReady hooks start consumers and read compacted topics to their end; after a crash, or on a
+    // busy machine, that took longer than fastify's 10 s default and the service exited instead of starting.
+    pluginTimeout: 120_000,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
     // Bad percent-encoding and over-long path parameters are refused before routing; without this
     // they got fastify's own body shape instead of the one error shape.
