@@ -3,6 +3,24 @@ import { ServiceSettings } from '@hashcheck/runtime';
 
 export const HashCheckConfigSchema = Type.Object({
   ...ServiceSettings,
+  HASH_LIST_SECRET: Type.String({
+    minLength: 1,
+    description:
+      'keyId:secret[,keyId:secret...]: server secrets that encrypt stored hash chunks (AES-256-GCM, key derived per key id). The first seals new chunks; the others only open old ones (rotation). Each secret at least 32 characters.',
+  }),
+  HASH_CHECK_BOOTSTRAP_KEYS: Type.String({
+    default: '',
+    description: 'comma-separated name:scope[+scope]:sha256hex API keys from configuration (scopes: checker, hotline, admin), e.g. the first administrator; all other keys live in the database',
+  }),
+  CHECK_MAX_ITEMS: Type.Integer({ minimum: 1, maximum: 100_000, default: 10_000, description: 'items per POST /v1/check' }),
+  CHECK_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 2_097_152, description: 'body limit of POST /v1/check (413 above)' }),
+  IMPORT_MAX_BYTES: Type.Integer({ minimum: 1024, default: 4_294_967_296, description: 'largest list file one import accepts' }),
+  IMPORT_CHUNK_SIZE: Type.Integer({ minimum: 16, maximum: 1_000_000, default: 16_384, description: 'hashes per stored chunk document' }),
+  RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 1200, description: 'default requests per minute per tenant (a tenant may override it)' }),
+  LIST_POLL_MS: Type.Integer({ minimum: 100, default: 30_000, description: 'safety-net poll of the list collection, in case a change event is late' }),
+  COMPACT_CHECK_MS: Type.Integer({ minimum: 100, default: 5_000, description: 'how often the index checks whether deltas and tombstones should be folded in' }),
+  RESEAL_INTERVAL_MS: Type.Integer({ minimum: 0, default: 60_000, description: 'background re-encryption of chunks sealed with an older key (0 = off)' }),
+  AUTH_CACHE_MS: Type.Integer({ minimum: 0, default: 5_000, description: 'how long a verified API key is cached; revocation reaches other instances within this time' }),
 });
 
 export type HashCheckConfig = Static<typeof HashCheckConfigSchema>;

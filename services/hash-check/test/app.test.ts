@@ -13,6 +13,7 @@ test('hash-check boots against the real broker and database and reports ready', 
     MONGODB_URI: env.mongoUri,
     MONGODB_DATABASE: randomName('db').replace(/-/g, '_'),
     KAFKA_TOPIC_PREFIX: `${randomName('t')}.`,
+    HASH_LIST_SECRET: `k1:${'s'.repeat(40)}`,
   });
   const app = await buildApp(config, { logger: pino({ level: 'silent' }) });
   t.after(() => app.close());
@@ -23,8 +24,10 @@ test('hash-check boots against the real broker and database and reports ready', 
   assert.equal(ready.statusCode, 200, ready.body);
   assert.equal(ready.json().checks.mongodb.ok, true);
   assert.equal(ready.json().checks.kafka.ok, true);
+  assert.equal(ready.json().checks['hash-index'].ok, true);
 });
 
 test('hash-check refuses to start with a config that names the bad variable', () => {
   assert.throws(() => loadConfig(HashCheckConfigSchema, { MONGODB_URI: 'mongodb://127.0.0.1:1/x' }), /KAFKA_BROKERS is required/);
+  assert.throws(() => loadConfig(HashCheckConfigSchema, { MONGODB_URI: 'mongodb://127.0.0.1:1/x', KAFKA_BROKERS: '127.0.0.1:1' }), /HASH_LIST_SECRET is required/);
 });

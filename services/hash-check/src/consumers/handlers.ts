@@ -1,0 +1,55 @@
+import { ErrorCode, HashCheckError } from '@hashcheck/errors';
+import { HashesChanges, HashesRetractionRequested, ReportsAccepted, type EventEnvelope, type HashesChangesData, type HashesRetractionRequestedData, type ReportsAcceptedData } from '@hashcheck/events';
+import type { EventHandler } from '@hashcheck/kafka';
+import type { ListEngine } from '../engine/list-engine';
+import type { ReportCheckStore } from '../store/reports';
+import type { RetractionStore } from '../store/retractions';
+import type { TenantStore } from '../store/tenants';
+
+/** Tenant id under which matches of the report pipeline are audited. */
+export const PIPELINE_TENANT = 'report-pipeline';
+
+/**
+ * reports.accepted: match every hash of the report and emit reports.matched / reports.unmatched
+ * (via the outbox). One outcome per accepted event: a redelivery finds the stored outcome.
+ */
+export function reportsHandler(engine: ListEngine, checks: ReportCheckStore, tenants: TenantStore, notify: () => void): EventHandler {
+  return async (event) => {
+    if (event.type !== ReportsAccepted.type) return;
+    // Matching against a half-loaded index would emit wrong "unmatched" events.
+    if (!engine.isReady) throw new HashCheckError(ErrorCode.DEPENDENCY_UNAVAILABLE, 'hash lists not loaded yet', { retriable: true });
+    const accepted = event as EventEnvelope<ReportsAcceptedData>;
+    const matches = engine.matchReport(accepted.data.hashes);
+    const fresh = await checks.record(accepted, matches);
+    if (fresh) {
+      notify();
+      await tenants.recordMatches(PIPELINE_TENANT, 'report', matches.map((m) => ({ type: m.hashType, lists: [m.listId] })));
+    }
+  };
+}
+
+/**
+ * hashes.changes (every instance reads all of it, with its own group): a list change makes the
+ * engine re-read that list from the database; a single-hash change is applied at once.
+ */
+export function changesHandler(engine: ListEngine): EventHandler {
+  return async (event) => {
+    if (event.type !== HashesChanges.type) return;
+    const data = (event as EventEnvelope<HashesChangesData>).data;
+    if (data.kind === 'list-enabled' || data.kind === 'list-disabled') {
+      await engine.sync(data.listId);
+      return;
+    }
+    if (data.kind === 'added' || data.kind === 'retracted') {
+      await engine.applyHashChange(data.listId, data.kind, data.hashType, data.hash, data.category, data.seriesId);
+    }
+  };
+}
+
+/** hashes.retraction-requested: queued for a hotline decision (idempotent by request id). */
+export function retractionsHandler(store: RetractionStore): EventHandler {
+  return async (event) => {
+    if (event.type !== HashesRetractionRequested.type) return;
+    await store.receive((event as EventEnvelope<HashesRetractionRequestedData>).data);
+  };
+}

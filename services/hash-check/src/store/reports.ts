@@ -1,0 +1,54 @@
+import type { Collection, Db } from 'mongodb';
+import { isDuplicateKeyError } from '@hashcheck/errors';
+import { createEvent, ReportsMatched, ReportsUnmatched, Topics, type EventEnvelope, type ReportsAcceptedData } from '@hashcheck/events';
+import { OUTBOX_INDEX, outboxEntry, type CollectionIndexes, type WithOutbox } from '@hashcheck/mongo';
+import { deterministicUuid } from '../domain/ids';
+import type { ReportMatch } from '../engine/list-engine';
+import { Collections, SERVICE_SOURCE } from './collections';
+
+export interface ReportCheckDoc extends WithOutbox {
+  /** The reports.accepted event id: one check per accepted event, whatever the redeliveries. */
+  _id: string;
+  reportId: string;
+  caseId: string;
+  /** The report's own hashes (already in the report pipeline), kept to resolve retraction requests by case. */
+  hashes: ReportsAcceptedData['hashes'];
+  matched: boolean;
+  matches: ReportMatch[];
+  checkedAt: Date;
+}
+
+export const REPORT_INDEXES: CollectionIndexes[] = [
+  { collection: Collections.REPORT_CHECKS, indexes: [OUTBOX_INDEX, { key: { caseId: 1 }, name: 'by_case' }, { key: { reportId: 1 }, name: 'by_report' }] },
+];
+
+/** Checks of accepted reports, each with its matched/unmatched event in the same document. */
+export class ReportCheckStore {
+  readonly checks: Collection<ReportCheckDoc>;
+
+  constructor(db: Db) {
+    this.checks = db.collection<ReportCheckDoc>(Collections.REPORT_CHECKS);
+  }
+
+  /** Stores the outcome and queues its event; false when this accepted event was checked already. */
+  async record(accepted: EventEnvelope<ReportsAcceptedData>, matches: ReportMatch[]): Promise<boolean> {
+    const checkedAt = new Date();
+    const data = accepted.data;
+    const event =
+      matches.length > 0
+        ? createEvent(ReportsMatched, { id: deterministicUuid(`reports.checked:${accepted.id}`), subject: data.reportId, source: SERVICE_SOURCE, occurredAt: checkedAt, data: { ...data, matches, checkedAt: checkedAt.toISOString() } })
+        : createEvent(ReportsUnmatched, { id: deterministicUuid(`reports.checked:${accepted.id}`), subject: data.reportId, source: SERVICE_SOURCE, occurredAt: checkedAt, data: { ...data, checkedAt: checkedAt.toISOString() } });
+    const topic = matches.length > 0 ? Topics.reportsMatched : Topics.reportsUnmatched;
+    try {
+      await this.checks.insertOne({ _id: accepted.id, reportId: data.reportId, caseId: data.caseId, hashes: data.hashes, matched: matches.length > 0, matches, checkedAt, outbox: [outboxEntry(topic, event)] });
+      return true;
+    } catch (err) {
+      if (isDuplicateKeyError(err)) return false;
+      throw err;
+    }
+  }
+
+  async hashesOfCase(caseId: string): Promise<{ hashes: ReportsAcceptedData['hashes']; matches: ReportMatch[] }[]> {
+    return this.checks.find({ caseId }, { projection: { hashes: 1, matches: 1 } }).toArray();
+  }
+}
