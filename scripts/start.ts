@@ -93,11 +93,18 @@ console.log(`stack ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
 const logDir = join(stack.logDir, 'services');
 mkdirSync(logDir, { recursive: true });
-// Local demo credentials, random per run unless already set: services get them through the
-// environment, and scripts/seed-demo.ts signs in with HASHCHECK_DEMO_KEY.
+// Local demo credentials, random per run unless already set (the local stack's data is temporary
+// too): services get them through the environment, and scripts/seed-demo.ts signs in with
+// HASHCHECK_DEMO_KEY.
 process.env.HASHCHECK_DEMO_KEY ??= randomBytes(24).toString('hex');
+const demoKey = process.env.HASHCHECK_DEMO_KEY;
+const demoKeyHash = createHash('sha256').update(demoKey).digest('hex');
 process.env.PROVIDER_SECRET_KEY ??= `demo:${randomBytes(32).toString('hex')}`;
-process.env.INTAKE_API_KEYS ??= `demo:admin+hotline:${createHash('sha256').update(process.env.HASHCHECK_DEMO_KEY).digest('hex')}`;
+process.env.INTAKE_API_KEYS ??= `demo:admin+hotline:${demoKeyHash}`;
+process.env.HASH_CHECK_BOOTSTRAP_KEYS ??= `demo:admin+hotline+checker:${demoKeyHash}`;
+process.env.NOTIFICATION_API_KEYS ??= `demo:admin+case-officer:${demoKeyHash}`;
+process.env.ADMIN_API_KEY ??= demoKey;
+process.env.HASH_LIST_SECRET ??= `local:${randomBytes(32).toString('hex')}`;
 // The demo provider's webhook receiver runs on this machine, over plain HTTP.
 process.env.WEBHOOK_ALLOW_HTTP ??= 'true';
 process.env.WEBHOOK_ALLOWED_ADDRESSES ??= '127.0.0.1/32';
@@ -111,6 +118,9 @@ const common: NodeJS.ProcessEnv = {
   ...(stack.zipkinUrl
     ? { OTEL_TRACES_EXPORTER: process.env.OTEL_TRACES_EXPORTER ?? 'zipkin', OTEL_EXPORTER_ZIPKIN_ENDPOINT: `${stack.zipkinUrl}/api/v2/spans` }
     : {}),
+  // No collector runs locally: metrics and logs are not exported unless asked for (e.g. OTEL_METRICS_EXPORTER=prometheus).
+  OTEL_METRICS_EXPORTER: process.env.OTEL_METRICS_EXPORTER ?? 'none',
+  OTEL_LOGS_EXPORTER: process.env.OTEL_LOGS_EXPORTER ?? 'none',
 };
 
 const running: Array<{ name: string; url: string; log: string }> = [];
@@ -164,4 +174,5 @@ console.log(`  mongodb    ${stack.mongoUri}`);
 if (stack.zipkinUrl) console.log(`  traces     ${stack.zipkinUrl}/zipkin/`);
 for (const r of running) console.log(`  ${r.name.padEnd(12)} ${r.url}  (ready: ${r.url}/health/ready, API: ${r.url}/openapi.json, log: ${r.log})`);
 console.log(`  stack logs ${stack.logDir}`);
+console.log(`  API key    ${demoKey}  (local demo key: admin on every service, hotline, checker on hash-check)`);
 console.log('\nPress Ctrl-C to stop everything.');
