@@ -42,10 +42,21 @@ export class Ingest {
   async reject(ctx: IngestContext, code: ReportsRejectedData['code'], reasons: string[], reportId?: string, source?: string): Promise<IngestResult> {
     const original = { ...ctx.original };
     if (original.payload !== undefined) {
-      const size = Buffer.byteLength(JSON.stringify(original.payload) ?? '');
-      if (size > MAX_REJECTED_PAYLOAD_BYTES) {
+      // Kept as JSON text, not as a document: a refused payload may hold `$`-prefixed keys or nesting
+      // deeper than the database accepts, and storing it as-is failed the write (a 500 over HTTP, a
+      // message redelivered forever over Kafka).
+      let text: string | undefined;
+      try {
+        text = JSON.stringify(original.payload);
+      } catch {
+        text = undefined;
+      }
+      const size = text === undefined ? Number.POSITIVE_INFINITY : Buffer.byteLength(text);
+      if (text === undefined || size > MAX_REJECTED_PAYLOAD_BYTES) {
         delete original.payload;
-        reasons = [...reasons, `(payload of ${size} bytes not copied into this rejection)`];
+        reasons = [...reasons, text === undefined ? '(payload could not be serialised; not copied into this rejection)' : `(payload of ${size} bytes not copied into this rejection)`];
+      } else {
+        original.payload = text;
       }
     }
     const rejection: Parameters<ReportStore['reject']>[1] = { code, reasons, original };

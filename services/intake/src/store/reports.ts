@@ -17,6 +17,7 @@ import type { Resolution } from '@hashcheck/providers';
 import { caseIdOf } from '../domain/case-key';
 import { deterministicUuid } from '../domain/ids';
 import type { NormalisedReport } from '../domain/submission';
+import { InsertBatcher } from './insert-batcher';
 
 export const Collections = { REPORTS: 'reports', CASES: 'cases', REJECTIONS: 'rejections', PROVIDERS: 'providers', DEAD_LETTERS: 'dead_letters' } as const;
 
@@ -97,11 +98,15 @@ export class ReportStore {
   readonly reports: Collection<ReportDocument>;
   readonly cases: Collection<CaseDocument>;
   readonly rejections: Collection<RejectionDocument>;
+  readonly #reportInserts: InsertBatcher<ReportDocument>;
+  readonly #caseInserts: InsertBatcher<CaseDocument>;
 
   constructor(db: Db) {
     this.reports = db.collection<ReportDocument>(Collections.REPORTS);
     this.cases = db.collection<CaseDocument>(Collections.CASES);
     this.rejections = db.collection<RejectionDocument>(Collections.REJECTIONS);
+    this.#reportInserts = new InsertBatcher(this.reports);
+    this.#caseInserts = new InsertBatcher(this.cases);
   }
 
   async find(reportId: string): Promise<ReportDocument | null> {
@@ -114,11 +119,14 @@ export class ReportStore {
     return doc?.outbox?.length ?? 0;
   }
 
+  /**
+   * Stores a new report with its accepted event, or says it is a duplicate or a conflict. The common
+   * case (new report) costs two writes and no read: FerretDB makes every round trip count.
+   */
   async accept(report: NormalisedReport, ctx: AcceptContext): Promise<AcceptOutcome> {
-    const existing = await this.find(report.reportId);
-    if (existing) return this.#sameOrConflict(existing, report);
-    const caseId = await this.#joinOrOpenCase(report.caseKey, ctx.now ?? new Date());
     const receivedAt = ctx.now ?? new Date();
+    const joined = await this.#joinOrOpenCase(report.reportId, report.caseKey, receivedAt);
+    if ('existing' in joined) return this.#sameOrConflict(joined.existing, report);
     const doc: ReportDocument = {
       _id: report.reportId,
       source: report.source,
@@ -127,7 +135,7 @@ export class ReportStore {
       host: report.host,
       hashes: report.hashes,
       caseKey: report.caseKey,
-      caseId,
+      caseId: joined.caseId,
       fingerprint: report.fingerprint,
       providerId: ctx.resolution?.providerId ?? null,
       providerResolved: ctx.resolution !== undefined,
@@ -149,13 +157,13 @@ export class ReportStore {
     });
     doc.outbox = [outboxEntry(Topics.reportsAccepted, event)];
     try {
-      await this.reports.insertOne(doc);
+      await this.#reportInserts.insert(doc);
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
-      // The same reportId arrived twice at once (two partitions, or HTTP and Kafka): the first insert won.
-      const winner = await this.find(report.reportId);
-      if (!winner) throw err;
-      return this.#sameOrConflict(winner, report);
+      // Seen before (a replay, a redelivery, or the same id over HTTP and Kafka at once).
+      const existing = await this.find(report.reportId);
+      if (!existing) throw err;
+      return this.#sameOrConflict(existing, report);
     }
     const { outbox: _outbox, ...stored } = doc;
     return { kind: 'accepted', report: stored };
@@ -171,29 +179,31 @@ export class ReportStore {
     return { kind: 'duplicate', report: existing };
   }
 
-  /** The open case for this content at this URL, or a new one when there is none (or the last one closed). */
-  async #joinOrOpenCase(caseKey: string, now: Date): Promise<string> {
+  /**
+   * The open case for this content at this URL, or a new one when there is none (or the last one
+   * closed). A closed case is reopened only for a report not seen before, so a replay of an old
+   * report opens nothing.
+   */
+  async #joinOrOpenCase(reportId: string, caseKey: string, now: Date): Promise<{ caseId: string } | { existing: ReportDocument }> {
     for (let attempt = 0; attempt < 5; attempt++) {
-      let current: CaseDocument | null;
       try {
-        current = await this.cases.findOneAndUpdate(
-          { _id: caseKey },
-          { $setOnInsert: { generation: 1, caseId: caseIdOf(caseKey, 1), open: true, openedAt: now } },
-          { upsert: true, returnDocument: 'after' },
-        );
+        await this.#caseInserts.insert({ _id: caseKey, generation: 1, caseId: caseIdOf(caseKey, 1), open: true, openedAt: now });
+        return { caseId: caseIdOf(caseKey, 1) };
       } catch (err) {
-        if (isDuplicateKeyError(err)) continue;
-        throw err;
+        if (!isDuplicateKeyError(err)) throw err;
       }
+      const current = await this.cases.findOne({ _id: caseKey });
       if (!current) continue;
-      if (current.open) return current.caseId;
+      if (current.open) return { caseId: current.caseId };
+      const existing = await this.find(reportId);
+      if (existing) return { existing };
       const next = current.generation + 1;
       const reopened = await this.cases.findOneAndUpdate(
         { _id: caseKey, generation: current.generation, open: false },
         { $set: { generation: next, caseId: caseIdOf(caseKey, next), open: true, openedAt: now }, $unset: { closedAt: '' } },
         { returnDocument: 'after' },
       );
-      if (reopened) return reopened.caseId;
+      if (reopened) return { caseId: reopened.caseId };
     }
     throw new Error(`could not open or join the case ${caseKey}`);
   }

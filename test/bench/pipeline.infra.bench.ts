@@ -1,0 +1,187 @@
+/**
+ * Reports per second and latency through the pipeline, side by side with raw kafkajs on the same
+ * broker in the same run:
+ *
+ *   raw      kafkajs produce -> consume on a topic shaped like reports.submitted (6 partitions)
+ *   pipeline partner produce to reports.submitted -> intake (validate, normalise, resolve, store +
+ *            outbox) -> reports.accepted consumed. Until hash-check consumes reports.accepted, the
+ *            pipeline ends at reports.accepted (the output says so).
+ *
+ * For each: maximum throughput (a burst of N messages, first send to last receive), then p50/p99
+ * latency at half of that maximum, offered at a steady rate. No timing is asserted.
+ *
+ *   KAFKA_BROKERS=... MONGODB_URI=... npx tsx test/bench/pipeline.infra.bench.ts
+ *   BENCH_REPORTS (default 3000), BENCH_RAW_MESSAGES (default 20000), BENCH_RATE_SECONDS (default 8)
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
+import { MongoClient } from 'mongodb';
+import { registry, Topics } from '@hashcheck/events';
+import { ensureTopics, createKafka } from '@hashcheck/kafka';
+import { randomName } from '@hashcheck/testing';
+import { ADMIN_KEY, bootIntake, isolation, submitted } from '../e2e/pipeline-harness';
+
+const brokers = process.env.KAFKA_BROKERS;
+const mongoUri = process.env.MONGODB_URI;
+if (!brokers || !mongoUri) {
+  console.log('needs KAFKA_BROKERS and MONGODB_URI (npm run bench starts the local stack)');
+  console.log(JSON.stringify({ results: [] }));
+  process.exit(1);
+}
+const REPORTS = Number(process.env.BENCH_REPORTS ?? 3000);
+const RAW = Number(process.env.BENCH_RAW_MESSAGES ?? 20000);
+const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 8);
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+const kafka = new Kafka({ clientId: randomName('bench'), brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+
+/** Receive times by key, on one topic, from a fresh consumer group. */
+async function receiver(topic: string): Promise<{ consumer: Consumer; seen: Map<string, number>; ready: Promise<void> }> {
+  const consumer = kafka.consumer({ groupId: randomName('bench-recv'), maxWaitTimeInMs: 20 });
+  const seen = new Map<string, number>();
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: false });
+  const ready = new Promise<void>((ok) => consumer.on(consumer.events.GROUP_JOIN, () => ok()));
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      const now = performance.now();
+      for (const m of batch.messages) if (m.key) seen.set(m.key.toString(), now);
+    },
+  });
+  await ready;
+  return { consumer, seen, ready };
+}
+
+async function waitCount(seen: Map<string, number>, keys: string[], timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (keys.every((k) => seen.has(k))) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return false;
+}
+
+interface Burst { perSecond: number; received: number }
+interface Steady { rate: number; p50: number; p99: number; received: number; offered: number }
+
+/** Sends `keys` as fast as batches of 500 allow, returns throughput from first send to last receipt. */
+async function burst(producer: Producer, topic: string, seen: Map<string, number>, items: Array<{ key: string; value: string }>, timeoutMs: number): Promise<Burst> {
+  const t0 = performance.now();
+  const sends: Promise<unknown>[] = [];
+  for (let i = 0; i < items.length; i += 500) sends.push(producer.send({ topic, acks: -1, messages: items.slice(i, i + 500) }));
+  await Promise.all(sends);
+  const keys = items.map((i) => i.key);
+  await waitCount(seen, keys, timeoutMs);
+  const got = keys.filter((k) => seen.has(k));
+  const last = Math.max(...got.map((k) => seen.get(k)!));
+  return { perSecond: (got.length / (last - t0)) * 1000, received: got.length };
+}
+
+/** Offers `rate` messages/s for RATE_SECONDS in 20 ms ticks; latency = receive - send. */
+async function steady(producer: Producer, topic: string, seen: Map<string, number>, make: (i: number) => { key: string; value: string }, rate: number, timeoutMs: number): Promise<Steady> {
+  const sentAt = new Map<string, number>();
+  const tick = 20;
+  const perTick = rate * (tick / 1000);
+  const t0 = performance.now();
+  let i = 0;
+  let due = 0;
+  const sends: Promise<unknown>[] = [];
+  while (performance.now() - t0 < RATE_SECONDS * 1000) {
+    due += perTick;
+    const batch: Array<{ key: string; value: string }> = [];
+    while (due >= 1) {
+      batch.push(make(i++));
+      due -= 1;
+    }
+    if (batch.length > 0) {
+      const now = performance.now();
+      for (const m of batch) sentAt.set(m.key, now);
+      sends.push(producer.send({ topic, acks: -1, messages: batch }));
+    }
+    const next = t0 + Math.ceil((performance.now() - t0 + 0.001) / tick) * tick;
+    await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
+  }
+  await Promise.all(sends);
+  await waitCount(seen, [...sentAt.keys()], timeoutMs);
+  const lat = [...sentAt].filter(([k]) => seen.has(k)).map(([k, s]) => seen.get(k)! - s).sort((a, b) => a - b);
+  return { rate, p50: percentile(lat, 50), p99: percentile(lat, 99), received: lat.length, offered: sentAt.size };
+}
+
+const MD5 = (i: number, salt: string) => createHash('md5').update(`${salt}:${i}`).digest('hex');
+
+async function rawBaseline(): Promise<{ max: Burst; half: Steady }> {
+  const prefix = `${randomName('bench-raw')}.`;
+  const spec = registry.topic(Topics.reportsSubmitted)!;
+  const admin = createKafka({ brokers: brokers!, clientId: 'bench-admin' });
+  await ensureTopics(admin, [spec], { prefix });
+  const topic = prefix + spec.name;
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const { consumer, seen } = await receiver(topic);
+  // A payload of the size of a real report event.
+  const make = (i: number) => {
+    const e = submitted({ reportId: `raw:${i}:${randomUUID().slice(0, 8)}`, source: 'bench', url: `https://host-${i % 50}.example/p/${i}.jpg`, hashes: { md5: MD5(i, 'raw') } });
+    return { key: e.subject, value: JSON.stringify(e) };
+  };
+  await burst(producer, topic, seen, Array.from({ length: 500 }, (_, i) => make(-1 - i)), 30_000); // warm-up
+  const max = await burst(producer, topic, seen, Array.from({ length: RAW }, (_, i) => make(i)), 60_000);
+  const half = await steady(producer, topic, seen, (i) => make(RAW + i), Math.max(1, Math.round(max.perSecond / 2)), 30_000);
+  await consumer.disconnect();
+  await producer.disconnect();
+  return { max, half };
+}
+
+async function pipeline(): Promise<{ max: Burst; half: Steady; endsAt: string }> {
+  const iso = isolation();
+  const env = { brokers: brokers!, mongoUri: mongoUri! };
+  const { app, config } = await bootIntake(env, iso, { OUTBOX_POLL_MS: '2000', INTAKE_CONSUMER_CONCURRENCY: process.env.BENCH_INTAKE_CONCURRENCY ?? '3' });
+  try {
+    await app.inject({
+      method: 'POST', url: '/v1/providers', headers: { authorization: `Bearer ${ADMIN_KEY}` },
+      payload: { id: 'bench-hosting', name: 'Bench', country: 'NL', abuseContacts: ['abuse@bench.example'], domains: ['bench.example'], ipRanges: ['192.0.2.0/24'], category: 'hosting-nl' },
+    });
+    const endsAt = Topics.reportsAccepted;
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const { consumer, seen } = await receiver(iso.prefix + endsAt);
+    const input = iso.prefix + Topics.reportsSubmitted;
+    const make = (i: number) => {
+      const e = submitted({ reportId: `bench:${i}`, source: 'bench', url: `https://img${i % 50}.bench.example/p/${i}.jpg`, hashes: { md5: MD5(i, iso.prefix) } });
+      return { key: e.subject, value: JSON.stringify(e) };
+    };
+    await burst(producer, input, seen, Array.from({ length: 200 }, (_, i) => make(-1 - i)), 60_000); // warm-up
+    const max = await burst(producer, input, seen, Array.from({ length: REPORTS }, (_, i) => make(i)), 180_000);
+    const half = await steady(producer, input, seen, (i) => make(REPORTS + i), Math.max(1, Math.round(max.perSecond / 2)), 120_000);
+    await consumer.disconnect();
+    await producer.disconnect();
+    return { max, half, endsAt };
+  } finally {
+    await app.close();
+    const m = new MongoClient(mongoUri!);
+    await m.connect();
+    await m.db(config.MONGODB_DATABASE).dropDatabase().catch(() => undefined);
+    await m.close();
+  }
+}
+
+const raw = await rawBaseline();
+console.log(`raw kafkajs      max ${raw.max.perSecond.toFixed(0)} msg/s (${raw.max.received}/${RAW}); at ${raw.half.rate}/s: p50 ${raw.half.p50.toFixed(1)} ms, p99 ${raw.half.p99.toFixed(1)} ms (${raw.half.received}/${raw.half.offered})`);
+const p = await pipeline();
+const stage = `reports.submitted -> ${p.endsAt.replace(/^hashcheck\./, '').replace(/\.v1$/, '')}`;
+console.log(`pipeline (${stage}) max ${p.max.perSecond.toFixed(0)} reports/s (${p.max.received}/${REPORTS}); at ${p.half.rate}/s: p50 ${p.half.p50.toFixed(1)} ms, p99 ${p.half.p99.toFixed(1)} ms (${p.half.received}/${p.half.offered})`);
+if (p.endsAt !== Topics.reportsMatched) console.log('NOTE: the pipeline is measured to reports.accepted: hash-check does not consume reports.accepted yet, so there is no reports.matched to wait for.');
+const ratio = p.max.perSecond / raw.max.perSecond;
+console.log(`pipeline / raw throughput: ${(ratio * 100).toFixed(1)} % (target >= 50 %); pipeline p99 at half load ${p.half.p99.toFixed(0)} ms (target < 250 ms)`);
+console.log(JSON.stringify({
+  results: [
+    { name: `pipeline throughput (${stage})`, value: Math.round(p.max.perSecond), unit: 'reports/s', baseline: Math.round(raw.max.perSecond), ratio: Number(ratio.toFixed(3)) },
+    { name: `pipeline p50 latency at ${p.half.rate}/s (${stage})`, value: Number(p.half.p50.toFixed(1)), unit: 'ms', baseline: Number(raw.half.p50.toFixed(1)) },
+    { name: `pipeline p99 latency at ${p.half.rate}/s (${stage})`, value: Number(p.half.p99.toFixed(1)), unit: 'ms', baseline: Number(raw.half.p99.toFixed(1)) },
+    { name: 'raw kafkajs produce->consume throughput', value: Math.round(raw.max.perSecond), unit: 'msg/s' },
+  ],
+}));
+process.exit(0);
