@@ -1,0 +1,4 @@
+export { main, buildProgram } from './cli';
+export type { CliIo } from './cli';
+export { HashCheckClient, ApiError, formatOf } from './client';
+export type { ImportResult, ReleaseInfo } from './client';
