@@ -46,12 +46,8 @@ async function run(sys: System, service: keyof System['apps'], route: string, c:
  * own; see docs/reliability.md). Each gets its own `todo` test below that fails until it is fixed;
  * any other problem fails the main test.
  */
+// D1 (a 500 on refused reports holding $-keys or deep nesting) is fixed: such outcomes now fail the main test.
 const KNOWN_DEFECTS = [
-  {
-    id: 'D1',
-    title: 'intake POST /v1/reports answers 500 when a refused report holds $-prefixed keys or nesting deeper than the database allows (the raw payload is stored in the rejection: services/intake/src/store/reports.ts reject())',
-    matches: (o: Outcome) => o.service === 'intake' && o.route === 'POST /v1/reports' && o.status === 500,
-  },
   {
     id: 'D2',
     title: 'authentication runs after schema validation (preHandler): a request without a valid key gets 400 with the schema\'s complaints instead of 401',

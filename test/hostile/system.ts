@@ -150,6 +150,8 @@ export interface RouteInfo {
   /** OpenAPI template, e.g. /v1/reports/{id}. */
   path: string;
   secured: boolean;
+  /** Secured by HTTP Basic only (the EOKM-compatible check): a bearer key does not get past it. */
+  basicOnly: boolean;
   hasBody: boolean;
   bodySchema?: Schema;
   params: string[];
@@ -180,6 +182,7 @@ export async function routesOf(app: App): Promise<RouteInfo[]> {
         method: method.toUpperCase(),
         path,
         secured: Array.isArray(op.security) && op.security.length > 0,
+        basicOnly: Array.isArray(op.security) && op.security.length > 0 && op.security.every((r) => typeof r === 'object' && r !== null && Object.keys(r).every((k) => k === 'basic')),
         hasBody: op.requestBody !== undefined,
         params: (op.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name),
         query: (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => ({ name: p.name, schema: p.schema ?? {} })),

@@ -183,7 +183,10 @@ test('poison messages in every input topic land in reports.rejected or the dead-
 });
 
 
-test('known defect D1 (Kafka): poison with $-keys or deep nesting in reports.submitted is rejected and does not block its partition', { todo: 'D1 is open' }, (t) => {
+// D1 (fixed): intake kept a refused payload as a document, which the database refused for $-keys and
+// deep nesting, so the message was redelivered forever; payloads are now kept as JSON text, and a
+// failing invalid-message handler dead-letters instead of holding the partition.
+test('D1 (Kafka): poison with $-keys or deep nesting in reports.submitted is rejected and does not block its partition', (t) => {
   if (!poisonResult.missing) return t.skip('the poison test did not run');
   for (const m of poisonResult.missing) t.diagnostic(`no verdict: ${m}`);
   t.diagnostic(`intake readiness afterwards: ${poisonResult.ready}`);

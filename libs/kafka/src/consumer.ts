@@ -114,9 +114,22 @@ export class EventConsumer {
     await context.with(consumerContext(message.headers), async () => {
       const decoded = this.options.codec.decode(message.value);
       if (!decoded.ok) {
-        const verdict = this.options.onInvalid ? await this.options.onInvalid(decoded.error, message, meta) : 'deadletter';
+        let verdict: 'handled' | 'deadletter' = 'deadletter';
+        let reason = decoded.error.reasons.join('; ');
+        let code: string = decoded.error.code;
+        if (this.options.onInvalid) {
+          try {
+            verdict = await this.options.onInvalid(decoded.error, message, meta);
+          } catch (err) {
+            // A handler that cannot record the refusal must not hold the partition forever.
+            if (isRetriable(err)) throw err;
+            this.options.logger.error({ err, topic: meta.topic, offset: meta.offset }, 'invalid-message handler failed; dead-lettered');
+            code = errorCodeOf(err);
+            reason = `${reason}; and recording the refusal failed: ${(err as Error).message ?? String(err)}`;
+          }
+        }
         if (verdict === 'handled') return done('invalid-handled');
-        await this.#deadLetter(message, meta, decoded.error.code, decoded.error.reasons.join('; '));
+        await this.#deadLetter(message, meta, code, reason);
         return done('deadlettered');
       }
       try {
