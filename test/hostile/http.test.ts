@@ -46,14 +46,10 @@ async function run(sys: System, service: keyof System['apps'], route: string, c:
  * own; see docs/reliability.md). Each gets its own `todo` test below that fails until it is fixed;
  * any other problem fails the main test.
  */
-// D1 (a 500 on refused reports holding $-keys or deep nesting) is fixed: such outcomes now fail the main test.
-const KNOWN_DEFECTS = [
-  {
-    id: 'D2',
-    title: 'authentication runs after schema validation (preHandler): a request without a valid key gets 400 with the schema\'s complaints instead of 401',
-    matches: (o: Outcome) => o.status === 400 && /expected 401/.test(o.problem ?? ''),
-  },
-] as const;
+// D1 (a 500 on refused reports holding $-keys or deep nesting) and D2 (authentication after schema
+// validation: 400 instead of 401 without a key) are fixed: such outcomes now fail the main test.
+const KNOWN_DEFECTS: Array<{ id: string; title: string; matches: (o: Outcome) => boolean }> = [
+];
 
 const found: Outcome[] = [];
 

@@ -28,7 +28,7 @@ export async function monitorRoutes(app: App, opts: { queries: MonitorQueries; c
   const { queries, clock } = opts;
 
   app.get('/v1/monitor/providers', {
-    preHandler: staff,
+    preValidation: staff,
     schema: {
       summary: 'Per provider: reports, notices, share removed within the deadline, median and p90 time to removal, outstanding items and their age, escalations, re-uploads',
       tags: ['monitor'],
@@ -42,7 +42,7 @@ export async function monitorRoutes(app: App, opts: { queries: MonitorQueries; c
   });
 
   app.get('/v1/monitor/countries', {
-    preHandler: staff,
+    preValidation: staff,
     schema: { summary: 'The same figures per country of the provider', tags: ['monitor'], security: [{ bearer: [] }], response: { 200: Type.Object({ generatedAt: Type.String(), countries: Type.Array(CountryRowSchema) }) } },
   }, async () => {
     const now = clock.now();
@@ -50,7 +50,7 @@ export async function monitorRoutes(app: App, opts: { queries: MonitorQueries; c
   });
 
   app.get('/v1/monitor/distribution', {
-    preHandler: staff,
+    preValidation: staff,
     schema: {
       summary: 'Distribution of time to removal (removed items, from the first notice)',
       tags: ['monitor'],

@@ -9,7 +9,7 @@ declare module 'fastify' {
     enforcementCaller?: Principal;
   }
   interface FastifyInstance {
-    /** A preHandler admitting keys of any of these scopes (admin is always admitted). */
+    /** A preValidation hook admitting (it runs before the body is validated, so a caller without a key gets 401, not the schema's complaints) keys of any of these scopes (admin is always admitted). */
     enforcementAuth: (...scopes: ScopeValue[]) => (request: FastifyRequest) => Promise<void>;
   }
 }

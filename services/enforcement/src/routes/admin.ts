@@ -16,7 +16,7 @@ export async function adminRoutes(app: App, opts: { service: EnforcementService;
   const KeyView = Type.Object({ keyId: Type.String(), scope: Type.String(), providerId: Type.Union([Type.String(), Type.Null()]), label: Type.String(), createdAt: Type.String(), revokedAt: Type.Union([Type.String(), Type.Null()]) });
 
   app.post('/v1/admin/keys', {
-    preHandler: admin,
+    preValidation: admin,
     schema: {
       summary: 'Issue an API key (shown once; only its hash is stored)',
       description: 'A provider key is bound to one provider and acts only on that provider\'s notices. The label is recorded as the actor in evidence files.',
@@ -39,14 +39,14 @@ export async function adminRoutes(app: App, opts: { service: EnforcementService;
   });
 
   app.get('/v1/admin/keys', {
-    preHandler: admin,
+    preValidation: admin,
     schema: { summary: 'List API keys (without secrets)', tags: ['admin'], security: [{ bearer: [] }], response: { 200: Type.Object({ keys: Type.Array(KeyView) }) } },
   }, async () => ({
     keys: (await keys.list()).map((k) => ({ keyId: k._id, scope: k.scope, providerId: k.providerId, label: k.label, createdAt: k.createdAt.toISOString(), revokedAt: k.revokedAt?.toISOString() ?? null })),
   }));
 
   app.delete('/v1/admin/keys/:keyId', {
-    preHandler: admin,
+    preValidation: admin,
     schema: { summary: 'Revoke an API key', tags: ['admin'], security: [{ bearer: [] }], params: Type.Object({ keyId: Type.String({ minLength: 1, maxLength: 64 }) }), response: { 204: Type.Null(), 404: ErrorBody } },
   }, async (req, reply) => {
     if (!(await keys.revoke(req.params.keyId, new Date()))) throw new HashCheckError(ErrorCode.NOT_FOUND, `no active key ${req.params.keyId}`);
@@ -54,7 +54,7 @@ export async function adminRoutes(app: App, opts: { service: EnforcementService;
   });
 
   app.post('/v1/admin/retention/run', {
-    preHandler: admin,
+    preValidation: admin,
     schema: { summary: 'Run the retention job now', tags: ['admin'], security: [{ bearer: [] }], response: { 200: Type.Object({ anonymised: Type.Integer(), cutoff: Type.String() }) } },
   }, async () => {
     const r = await service.runRetention();
@@ -62,7 +62,7 @@ export async function adminRoutes(app: App, opts: { service: EnforcementService;
   });
 
   app.post('/v1/admin/timers/run', {
-    preHandler: admin,
+    preValidation: admin,
     schema: { summary: 'Fire due timers now instead of at the next poll', tags: ['admin'], security: [{ bearer: [] }], response: { 200: Type.Object({ fired: Type.Integer() }) } },
   }, async () => ({ fired: await service.fireDueTimers() }));
 }

@@ -22,7 +22,7 @@ export async function noticeRoutes(app: App, opts: { service: EnforcementService
   };
 
   app.get('/v1/notices/:noticeId', {
-    preHandler: fastify.enforcementAuth(Scope.PROVIDER, Scope.HOTLINE, Scope.REGULATOR),
+    preValidation: fastify.enforcementAuth(Scope.PROVIDER, Scope.HOTLINE, Scope.REGULATOR),
     schema: {
       summary: 'The cases of a notice and where each stands',
       tags: ['provider'],
@@ -36,7 +36,7 @@ export async function noticeRoutes(app: App, opts: { service: EnforcementService
   });
 
   app.post('/v1/notices/:noticeId/removal', {
-    preHandler: fastify.enforcementAuth(Scope.PROVIDER, Scope.HOTLINE),
+    preValidation: fastify.enforcementAuth(Scope.PROVIDER, Scope.HOTLINE),
     schema: {
       summary: 'Confirm that the content of a notice was removed',
       description: 'The clock stops when the confirmation arrives; a removedAt given here is recorded in the evidence file as the provider\'s claim.',
@@ -52,7 +52,7 @@ export async function noticeRoutes(app: App, opts: { service: EnforcementService
   });
 
   app.post('/v1/notices/:noticeId/dispute', {
-    preHandler: fastify.enforcementAuth(Scope.PROVIDER),
+    preValidation: fastify.enforcementAuth(Scope.PROVIDER),
     schema: {
       summary: 'Dispute a notice: the clock pauses until the hotline decides',
       tags: ['provider'],

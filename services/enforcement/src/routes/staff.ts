@@ -21,7 +21,7 @@ export async function staffRoutes(app: App, opts: { service: EnforcementService;
   const label = (req: { enforcementCaller?: { label: string } }): string => req.enforcementCaller!.label;
 
   app.get('/v1/cases', {
-    preHandler: staff,
+    preValidation: staff,
     schema: {
       summary: 'List cases',
       tags: ['cases'],
@@ -43,7 +43,7 @@ export async function staffRoutes(app: App, opts: { service: EnforcementService;
   });
 
   app.get('/v1/cases/:caseId', {
-    preHandler: staff,
+    preValidation: staff,
     schema: { summary: 'One case, with its escalation steps and accrued penalty', tags: ['cases'], security: [{ bearer: [] }], params: CaseIdParam, response: { 200: CaseView, 404: ErrorBody } },
   }, async (req) => {
     const s = await service.deps.cases.get(req.params.caseId);
@@ -52,7 +52,7 @@ export async function staffRoutes(app: App, opts: { service: EnforcementService;
   });
 
   app.get('/v1/cases/:caseId/evidence', {
-    preHandler: staff,
+    preValidation: staff,
     schema: {
       summary: 'The evidence file of a case (NDJSON, one hash-chained entry per line)',
       description: 'Check it with `hashcheck evidence verify FILE`. Headers x-evidence-head and x-evidence-count anchor the file.',
@@ -73,7 +73,7 @@ export async function staffRoutes(app: App, opts: { service: EnforcementService;
   });
 
   app.post('/v1/cases/:caseId/decisions', {
-    preHandler: fastify.enforcementAuth(Scope.REGULATOR),
+    preValidation: fastify.enforcementAuth(Scope.REGULATOR),
     schema: {
       summary: 'A case officer decides on the escalation step awaiting a decision',
       description: 'issue: the step is issued now (an order subject to a penalty is dated now); skip: go on to the next step; defer: propose the same step again at `until`.',
@@ -94,7 +94,7 @@ export async function staffRoutes(app: App, opts: { service: EnforcementService;
   });
 
   app.get('/v1/disputes', {
-    preHandler: staff,
+    preValidation: staff,
     schema: {
       summary: 'Disputes awaiting a hotline decision',
       tags: ['hotline'],
@@ -109,7 +109,7 @@ export async function staffRoutes(app: App, opts: { service: EnforcementService;
   });
 
   app.post('/v1/disputes/:disputeId/decision', {
-    preHandler: fastify.enforcementAuth(Scope.HOTLINE),
+    preValidation: fastify.enforcementAuth(Scope.HOTLINE),
     schema: {
       summary: 'The hotline decides a dispute',
       description: 'false-positive: hash-check is asked to retract the matched hashes and every open case on them closes as a false positive. rejected: the clock resumes with the paused time added.',
@@ -130,12 +130,12 @@ export async function staffRoutes(app: App, opts: { service: EnforcementService;
   });
 
   app.get('/v1/regulator/orders', {
-    preHandler: staff,
+    preValidation: staff,
     schema: { summary: 'Deadline orders', tags: ['regulator'], security: [{ bearer: [] }], response: { 200: Type.Object({ orders: Type.Array(OrderView) }) } },
   }, async () => ({ orders: (await orders.list()).map(orderView) }));
 
   app.put('/v1/regulator/orders/:reference', {
-    preHandler: fastify.enforcementAuth(Scope.REGULATOR),
+    preValidation: fastify.enforcementAuth(Scope.REGULATOR),
     schema: {
       summary: 'Set a provider\'s removal deadline by order (e.g. 1 hour)',
       description: 'Applies to notices sent while the order is in force; an order stricter than a notice\'s own deadline binds.',
@@ -169,7 +169,7 @@ export async function staffRoutes(app: App, opts: { service: EnforcementService;
   });
 
   app.delete('/v1/regulator/orders/:reference', {
-    preHandler: fastify.enforcementAuth(Scope.REGULATOR),
+    preValidation: fastify.enforcementAuth(Scope.REGULATOR),
     schema: { summary: 'Withdraw a deadline order', tags: ['regulator'], security: [{ bearer: [] }], params: Type.Object({ reference: Type.String({ minLength: 1, maxLength: 200 }) }), response: { 204: Type.Null(), 404: ErrorBody } },
   }, async (req, reply) => {
     if (!(await orders.remove(req.params.reference))) throw new HashCheckError(ErrorCode.NOT_FOUND, `no order ${req.params.reference}`);
@@ -177,7 +177,7 @@ export async function staffRoutes(app: App, opts: { service: EnforcementService;
   });
 
   app.get('/v1/policy/:providerId', {
-    preHandler: staff,
+    preValidation: staff,
     schema: {
       summary: 'The removal deadline that applies to a provider now',
       tags: ['regulator'],

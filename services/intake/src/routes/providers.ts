@@ -68,27 +68,27 @@ export async function providerRoutes(app: App): Promise<void> {
     return viewOf(state);
   };
 
-  app.post('/v1/providers', { preHandler: admin, schema: { summary: 'Register a hosting provider', security: [{ bearer: [] }], body: CreateBody, response: { 201: ProviderView, ...errors } } }, async (request, reply) => {
+  app.post('/v1/providers', { preValidation: admin, schema: { summary: 'Register a hosting provider', security: [{ bearer: [] }], body: CreateBody, response: { 201: ProviderView, ...errors } } }, async (request, reply) => {
     const { id, ...fields } = request.body;
     const state = await app.intake.providers.create(id, normalised(fields));
     return reply.status(201).send(await published(state));
   });
 
-  app.patch('/v1/providers/:id', { preHandler: admin, schema: { summary: 'Change some fields of a provider', security: [{ bearer: [] }], params: IdParams, body: PatchBody, response: { 200: ProviderView, ...errors } } }, async (request) => {
+  app.patch('/v1/providers/:id', { preValidation: admin, schema: { summary: 'Change some fields of a provider', security: [{ bearer: [] }], params: IdParams, body: PatchBody, response: { 200: ProviderView, ...errors } } }, async (request) => {
     const patch = request.body as Partial<ProviderInput>;
     const state = await app.intake.providers.update(request.params.id, (current) => normalised({ ...inputOf(current), ...patch }));
     return published(state);
   });
 
-  app.delete('/v1/providers/:id', { preHandler: admin, schema: { summary: 'Delete a provider (published as deleted: true)', security: [{ bearer: [] }], params: IdParams, response: { 200: ProviderView, ...errors } } }, async (request) => {
+  app.delete('/v1/providers/:id', { preValidation: admin, schema: { summary: 'Delete a provider (published as deleted: true)', security: [{ bearer: [] }], params: IdParams, response: { 200: ProviderView, ...errors } } }, async (request) => {
     return published(await app.intake.providers.delete(request.params.id));
   });
 
-  app.get('/v1/providers', { preHandler: admin, schema: { summary: 'List providers', security: [{ bearer: [] }], response: { 200: Type.Object({ providers: Type.Array(ProviderView) }), ...errors } } }, async () => {
+  app.get('/v1/providers', { preValidation: admin, schema: { summary: 'List providers', security: [{ bearer: [] }], response: { 200: Type.Object({ providers: Type.Array(ProviderView) }), ...errors } } }, async () => {
     return { providers: (await app.intake.providers.list()).map(viewOf) };
   });
 
-  app.get('/v1/providers/:id', { preHandler: admin, schema: { summary: 'One provider (never its webhook secret)', security: [{ bearer: [] }], params: IdParams, response: { 200: ProviderView, ...errors } } }, async (request) => {
+  app.get('/v1/providers/:id', { preValidation: admin, schema: { summary: 'One provider (never its webhook secret)', security: [{ bearer: [] }], params: IdParams, response: { 200: ProviderView, ...errors } } }, async (request) => {
     const state = await app.intake.providers.get(request.params.id);
     if (!state) throw new HashCheckError(ErrorCode.NOT_FOUND, `no provider ${request.params.id}`);
     return viewOf(state);
@@ -97,7 +97,7 @@ export async function providerRoutes(app: App): Promise<void> {
   app.get(
     '/v1/providers/resolve',
     {
-      preHandler: hotline,
+      preValidation: hotline,
       schema: {
         summary: 'Which provider a host (and IP) resolves to, as the pipeline would resolve a report',
         security: [{ bearer: [] }],

@@ -96,7 +96,7 @@ export async function reportRoutes(app: App, opts: { maxBatch: number }): Promis
   app.post(
     '/v1/reports',
     {
-      preHandler: hotline,
+      preValidation: hotline,
       schema: {
         summary: 'Submit one report, or a batch as {"reports": [...]}',
         description:
@@ -160,7 +160,7 @@ export async function reportRoutes(app: App, opts: { maxBatch: number }): Promis
   app.get(
     '/v1/reports/:id',
     {
-      preHandler: hotline,
+      preValidation: hotline,
       schema: {
         summary: 'Where a report is in the pipeline: accepted (and published), matched or not, notices sent, case state; or why it was refused',
         security: [{ bearer: [] }],

@@ -195,7 +195,8 @@ export class NoticeSender {
     }
     if (!channel) {
       const reasons = [...notice.failures.map((f) => `${f.channel}: ${f.reason}`), ...availability.unusable.filter((u) => !notice.givenUp.includes(u.channel)).map((u) => `${u.channel}: ${u.reason}`)];
-      const last = notice.givenUp.at(-1) ?? ChannelName.EMAIL;
+      // Name the channel that was configured: the refused webhook when there is no e-mail address.
+      const last = notice.givenUp.at(-1) ?? (webhookUnusable && provider.abuseContacts.length === 0 ? ChannelName.WEBHOOK : ChannelName.EMAIL);
       await this.#undeliverable(notice, lease, last, undefined, `no usable channel: ${reasons.join('; ')}`, now, failures, outbox, givenUp);
       return;
     }

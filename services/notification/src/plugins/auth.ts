@@ -5,7 +5,7 @@ import { allows, authenticate, type ApiKeyEntry, type Principal, type ScopeValue
 const principals = new WeakMap<FastifyRequest, Principal>();
 
 /**
- * A preHandler that admits Bearer keys from the hashed NOTIFICATION_API_KEYS list holding `scope`
+ * A preValidation hook (401 before any schema complaint) that admits Bearer keys from the hashed NOTIFICATION_API_KEYS list holding `scope`
  * (admin holds every scope). Kept as a plain function rather than a fastify decorator, so it does
  * not collide with other services' declarations in the one repo-wide type check.
  */

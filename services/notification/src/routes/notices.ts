@@ -99,7 +99,7 @@ export async function noticeRoutes(app: App, opts: { db: Db; keys: readonly ApiK
   const security = [{ bearer: [] }];
 
   app.get('/v1/notices/:noticeId', {
-    preHandler: guard,
+    preValidation: guard,
     schema: {
       summary: 'A notice with its items, state and proof of delivery per attempt',
       tags: ['notices'],
@@ -114,7 +114,7 @@ export async function noticeRoutes(app: App, opts: { db: Db; keys: readonly ApiK
   });
 
   app.get('/v1/notices', {
-    preHandler: guard,
+    preValidation: guard,
     schema: {
       summary: 'Notices by case, provider or state, newest first',
       tags: ['notices'],
@@ -140,7 +140,7 @@ export async function noticeRoutes(app: App, opts: { db: Db; keys: readonly ApiK
   });
 
   app.get('/v1/notices/:noticeId/attempts/:n/payload', {
-    preHandler: guard,
+    preValidation: guard,
     schema: {
       summary: 'The exact bytes sent in one attempt (webhook JSON body or the whole e-mail message)',
       description: 'The X-Payload-Sha256 header repeats the hash recorded in the proof of delivery.',

@@ -92,7 +92,7 @@ export async function victimSeriesRoutes(app: App, opts: { db: Db; keys: readonl
   const historyOf = async (seriesId: string) => ({ last: await opts.registry.lastDigest(seriesId), sent: await opts.registry.digestsSent(seriesId) });
 
   app.put('/v1/victim-series/:seriesId', {
-    preHandler: guard,
+    preValidation: guard,
     schema: {
       summary: 'Register (opt in) or update a series for victim digests',
       tags: ['victim-series'],
@@ -114,7 +114,7 @@ export async function victimSeriesRoutes(app: App, opts: { db: Db; keys: readonl
   });
 
   app.get('/v1/victim-series/:seriesId', {
-    preHandler: guard,
+    preValidation: guard,
     schema: { summary: 'One registered series with its counts', tags: ['victim-series'], security, params: Params, response: { 200: SeriesView, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody } },
   }, async (request) => {
     const s = await opts.registry.get(request.params.seriesId);
@@ -124,7 +124,7 @@ export async function victimSeriesRoutes(app: App, opts: { db: Db; keys: readonl
   });
 
   app.get('/v1/victim-series', {
-    preHandler: guard,
+    preValidation: guard,
     schema: {
       summary: 'Registered series',
       tags: ['victim-series'],
@@ -138,7 +138,7 @@ export async function victimSeriesRoutes(app: App, opts: { db: Db; keys: readonl
   });
 
   app.delete('/v1/victim-series/:seriesId', {
-    preHandler: guard,
+    preValidation: guard,
     schema: {
       summary: 'Opt out: remove the series link and everything kept because of it',
       tags: ['victim-series'],
@@ -153,7 +153,7 @@ export async function victimSeriesRoutes(app: App, opts: { db: Db; keys: readonl
   });
 
   app.get('/v1/victim-series/:seriesId/digests', {
-    preHandler: guard,
+    preValidation: guard,
     schema: {
       summary: 'Digests sent for a series, with their counts and proof of delivery',
       tags: ['victim-series'],
