@@ -277,8 +277,8 @@ for (const mode of ['closed', 'killed'] as const) {
         return ((await res.json()) as { results: Array<{ match: boolean }> }).results[0]?.match ?? false;
       };
     }
-    // Both instances hold the same index before the load.
-    assert.equal(await askA(listed[0] ?? ''), true, 'instance A loaded the list');
+    // Both instances hold the same index before the load (A converges within seconds of its start).
+    await waitFor(async () => (await askA(listed[0] ?? '')) && (await askA(listed[49] ?? '')), { timeoutMs: 30_000, intervalMs: 250, what: 'instance A to hold the list' });
     assert.equal(await askA(randomBytes(20).toString('hex')), false);
 
     const recorder = await new TopicRecorder(env.brokers).start([topic(Topics.reportsMatched), topic(Topics.reportsUnmatched)]);
