@@ -58,7 +58,7 @@ export async function buildApp(config: NotificationConfig, options: BuildOptions
     description: 'Sends takedown notices to hosting providers with proof of delivery, and opt-in victim digests.',
     config,
     indexes: INDEXES,
-    outboxCollections: [Collections.STEPS, Collections.NOTICES],
+    outboxCollections: [Collections.STEPS],
     ...(options.logger ? { logger: options.logger } : {}),
   });
   if (!settings.smtp) app.log.warn('SMTP_HOST is not set: the e-mail channel is unusable, notices can only go by webhook');

@@ -152,6 +152,13 @@ test('notices: grouping, signed webhooks, retries, fallback to e-mail, undeliver
     assert.match(failed.data.reason, /not in the provider registry/);
   });
 
+  await t.test('a report without a provider is kept as undeliverable for case officers, with no event', async () => {
+    await publish([matchedEvent(null, 'u1')]);
+    const doc = await waitFor(async () => (await notices.findOne({ providerId: null, state: 'undeliverable' })) ?? undefined, { what: 'the undeliverable notice without provider' });
+    assert.match(String(doc.undeliverableReason), /no hosting provider/);
+    assert.equal((doc.items as Array<{ url: string }>)[0]!.url, 'https://files.example/u1.jpg');
+  });
+
   await t.test('re-notices from enforcement go out with their own deadline, once per request', async () => {
     const caseId = `${caseKeyOf('a1')}.1`;
     const deadlineAt = new Date(Date.now() + 7_200_000).toISOString();

@@ -34,6 +34,7 @@ test('without an allow-list, loopback and link-local webhook URLs are refused an
 
   const metadata = await waitFor(() => h.failed().find((e) => e.data.providerId === 'prov-metadata'), { what: 'refusal of the metadata address' });
   assert.equal(metadata.data.undeliverable, true, 'no e-mail address to fall back to');
+  assert.equal(metadata.data.channel, 'webhook');
   assert.match(metadata.data.reason, /linkLocal address/);
 
   for (const id of ['prov-literal', 'prov-name']) {

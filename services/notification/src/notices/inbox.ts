@@ -4,8 +4,9 @@ import type { CasesClosedData, NoticesRequestedData, ReportsMatchedData } from '
 import type { Clock } from '../domain/clock';
 import { groupKeyFor, initialItemKey, itemDueAt, ItemKind, renoticeItemKey, type GroupingPolicy } from '../domain/grouping';
 import { uuidv5 } from '../domain/ids';
-import { CANCELLED, Collections, NoticeState, type ItemDocument, type NoticeDocument } from '../store/collections';
+import { CANCELLED, Collections, NoticeState, type ItemDocument, type NoticeDocument, type StepDocument } from '../store/collections';
 import { failedEntry } from './events';
+import { currentCarrier } from '@hashcheck/telemetry';
 
 export type InboxOutcome = 'stored' | 'duplicate';
 
@@ -16,6 +17,7 @@ export type InboxOutcome = 'stored' | 'duplicate';
 export class NoticeInbox {
   readonly #items: Collection<ItemDocument>;
   readonly #notices: Collection<NoticeDocument>;
+  readonly #steps: Collection<StepDocument>;
 
   constructor(
     db: Db,
@@ -25,6 +27,7 @@ export class NoticeInbox {
   ) {
     this.#items = db.collection<ItemDocument>(Collections.ITEMS);
     this.#notices = db.collection<NoticeDocument>(Collections.NOTICES);
+    this.#steps = db.collection<StepDocument>(Collections.STEPS);
   }
 
   async onMatched(eventId: string, d: ReportsMatchedData): Promise<InboxOutcome> {
@@ -42,6 +45,7 @@ export class NoticeInbox {
       dueAt: itemDueAt(ItemKind.INITIAL, now, this.grouping),
       noticeId: null,
       sourceEventId: eventId,
+      trace: currentCarrier(),
     });
   }
 
@@ -64,6 +68,7 @@ export class NoticeInbox {
       dueAt: itemDueAt(ItemKind.RENOTICE, now, this.grouping),
       noticeId: null,
       sourceEventId: eventId,
+      trace: currentCarrier(),
     } as const;
     const given = d.items ?? [];
     const covered = new Set(given.flatMap((it) => (it.caseId ? [it.caseId] : [])));
@@ -114,12 +119,27 @@ export class NoticeInbox {
     }
   }
 
+  /**
+   * The event goes out through a step document (like every notice outcome), inserted before the
+   * notice document: a redelivery after a stop in between finds the step and still writes the notice.
+   */
   async #reportUnknownCases(d: NoticesRequestedData, caseIds: string[], now: Date): Promise<void> {
     const noticeId = uuidv5(`unknown-cases\n${d.requestId}`);
     const reason = `re-notice ${d.requestId} names cases notification has no URL for: ${caseIds.join(', ')}`.slice(0, 2000);
+    const failure = { channel: 'email' as const, reason, at: now, final: true, undeliverable: true };
+    const set = { state: NoticeState.UNDELIVERABLE, undeliverableReason: reason, nextAttemptAt: null };
+    const step: StepDocument = {
+      _id: `${noticeId}#1`,
+      noticeId,
+      seq: 1,
+      at: now,
+      failures: [failure],
+      set,
+      outbox: [failedEntry({ noticeId, providerId: d.providerId, channel: 'email', reason, final: true, undeliverable: true, failedAt: now.toISOString() }, now, 'unknown-cases')],
+    };
     const doc: NoticeDocument = {
       _id: noticeId,
-      version: 0,
+      version: 1,
       groupKey: groupKeyFor(ItemKind.RENOTICE, d.providerId, d.requestId),
       kind: ItemKind.RENOTICE,
       providerId: d.providerId,
@@ -127,26 +147,23 @@ export class NoticeInbox {
       reason: d.reason,
       requestAttempt: d.attempt,
       items: [],
-      state: NoticeState.UNDELIVERABLE,
       createdAt: now,
       updatedAt: now,
-      nextAttemptAt: null,
       channel: null,
       channelAttempts: 0,
       lookupAttempts: 0,
       givenUp: [],
       attempts: [],
-      failures: [{ channel: 'email', reason, at: now, final: true, undeliverable: true }],
-      undeliverableReason: reason,
-      outbox: [
-        failedEntry({ noticeId, providerId: d.providerId, channel: 'email', reason, final: true, undeliverable: true, failedAt: now.toISOString() }, now, 'unknown-cases'),
-      ],
+      failures: [failure],
+      ...set,
     };
-    try {
-      await this.#notices.insertOne(doc);
-      this.notifyOutbox();
-    } catch (err) {
-      if (!isDuplicateKeyError(err)) throw err;
+    for (const [collection, document] of [[this.#steps, step], [this.#notices, doc]] as const) {
+      try {
+        await (collection as Collection<StepDocument | NoticeDocument>).insertOne(document);
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+      }
     }
+    this.notifyOutbox();
   }
 }

@@ -94,6 +94,7 @@ export class NoticeSealer {
     if (!first) return false;
     const records: NoticeItemRecord[] = items.map((it) => ({
       key: it._id,
+      ...(it.trace ? { trace: it.trace } : {}),
       reportId: it.reportId,
       caseKey: it.caseKey,
       ...(it.caseId ? { caseId: it.caseId } : {}),

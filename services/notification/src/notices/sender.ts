@@ -38,6 +38,7 @@ import {
 } from '../store/collections';
 import { Leases, type Lease } from '../store/leases';
 import { failedEntry, sentEntry } from './events';
+import { Attr, Step as TraceStep, withOrigins } from '@hashcheck/telemetry';
 
 export interface ProviderLookup {
   get(id: string): Provider | undefined;
@@ -143,7 +144,12 @@ export class NoticeSender {
     return undefined;
   }
 
+  /** Delivery continues the trace of the notice's first report and links the others (TraceStep.DELIVER). */
   async process(notice: NoticeDocument, lease: Lease): Promise<void> {
+    await withOrigins(TraceStep.DELIVER, notice.items.map((i) => i.trace), { [Attr.NOTICE_ID]: notice._id, ...(notice.providerId ? { [Attr.PROVIDER_ID]: notice.providerId } : {}) }, () => this.#process(notice, lease));
+  }
+
+  async #process(notice: NoticeDocument, lease: Lease): Promise<void> {
     const { settings, clock } = this.deps;
     const now = clock.now();
     if (notice.providerId === null) {

@@ -8,8 +8,8 @@ export interface WorkerTask {
 
 /**
  * The durable timers: due items, notices and digests live in MongoDB with a due time and are
- * polled, never held in memory, so a restart loses nothing. One pass runs the tasks in order;
- * `kick()` starts a pass at once (after an event that made something due now).
+ * polled, never held in memory, so a restart loses nothing. `kick()` starts a pass at once (after
+ * an event that made something due now).
  */
 export class Poller {
   #timer: NodeJS.Timeout | undefined;
@@ -71,22 +71,43 @@ export class Poller {
   }
 }
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    workers: Poller;
+/** One loop per task, so a slow pass of one (sealing many items) does not hold up another (sending). */
+export class Workers {
+  readonly #pollers: Poller[];
+
+  constructor(tasks: readonly WorkerTask[], intervalMs: number, logger: { error: (o: object, m: string) => void }) {
+    this.#pollers = tasks.map((task) => new Poller([task], intervalMs, logger));
+  }
+
+  start(): void {
+    for (const p of this.#pollers) p.start();
+  }
+
+  kick(): void {
+    for (const p of this.#pollers) p.kick();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.#pollers.map((p) => p.stop()));
   }
 }
 
-/** Starts polling once the app is ready; on close, finishes the current pass first, then closes the channels. */
+declare module 'fastify' {
+  interface FastifyInstance {
+    workers: Workers;
+  }
+}
+
+/** Starts polling once the app is ready; on close, finishes the current passes first, then closes the channels. */
 export const workersPlugin = fp<{ tasks: WorkerTask[]; intervalMs: number; onClose?: () => Promise<void> }>(
   async (app: FastifyInstance, opts) => {
-    const poller = new Poller(opts.tasks, opts.intervalMs, app.log);
-    app.decorate('workers', poller);
-    app.addHook('onReady', async () => poller.start());
+    const workers = new Workers(opts.tasks, opts.intervalMs, app.log);
+    app.decorate('workers', workers);
+    app.addHook('onReady', async () => workers.start());
     // Stop sending before anything else shuts down (consumers can take seconds to leave the group).
-    app.addHook('preClose', async () => poller.stop());
+    app.addHook('preClose', async () => workers.stop());
     app.addHook('onClose', async () => {
-      await poller.stop();
+      await workers.stop();
       await opts.onClose?.();
     });
   },

@@ -44,6 +44,8 @@ export interface ItemDocument {
   noticeId: string | null;
   assignedAt?: Date;
   sourceEventId: string;
+  /** Trace context of the event that brought the item, so its delivery continues that trace. */
+  trace?: Record<string, string>;
 }
 
 
@@ -52,6 +54,7 @@ export type NoticeStateValue = (typeof NoticeState)[keyof typeof NoticeState];
 
 export interface NoticeItemRecord {
   key: string;
+  trace?: Record<string, string>;
   reportId: string;
   caseKey: string;
   caseId?: string;
@@ -95,7 +98,7 @@ export interface FailureRecord {
   undeliverable: boolean;
 }
 
-export interface NoticeDocument extends WithOutbox {
+export interface NoticeDocument {
   _id: string;
   /** Steps recorded so far; step n+1 is `notice_steps` `<id>#<n+1>`, and only a lease holder writes it. */
   version: number;
@@ -209,7 +212,6 @@ export const INDEXES: CollectionIndexes[] = [
       { key: { providerId: 1, createdAt: -1 }, name: 'by_provider' },
       { key: { groupKey: 1, createdAt: -1 }, name: 'by_group' },
       { key: { requestId: 1 }, name: 'by_request' },
-      OUTBOX_INDEX,
     ],
   },
   { collection: Collections.PAYLOADS, indexes: [{ key: { noticeId: 1, n: 1 }, name: 'by_notice' }] },
