@@ -53,3 +53,31 @@ export function currentCarrier(): Record<string, string> {
 export function currentTraceId(): string | undefined {
   return trace.getSpanContext(context.active())?.traceId;
 }
+
+/**
+ * Work that gathers several earlier messages (a notice grouping many reports) continues the trace
+ * of the first one, so a single report's path stays one trace, and links the others.
+ */
+export async function withOrigins<T>(name: string, origins: ReadonlyArray<Record<string, string> | undefined>, attributes: Attributes, fn: (span: Span) => Promise<T> | T): Promise<T> {
+  const carriers = origins.filter((o): o is Record<string, string> => o !== undefined && Object.keys(o).length > 0);
+  const [first, ...rest] = carriers;
+  const parent = first ? propagation.extract(ROOT_CONTEXT, first) : context.active();
+  const links: Link[] = [];
+  for (const c of rest) {
+    const sc = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, c));
+    if (sc) links.push({ context: sc, attributes: { 'hashcheck.link': 'grouped' } });
+  }
+  return context.with(parent, () =>
+    tracer().startActiveSpan(name, { attributes, links, kind: SpanKind.INTERNAL }, async (span) => {
+      try {
+        return await fn(span);
+      } catch (err) {
+        span.recordException(err as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+        throw err;
+      } finally {
+        span.end();
+      }
+    }),
+  );
+}

@@ -14,6 +14,7 @@ import { applicableDeadline, type AppliedDeadline } from './domain/policy';
 import type { EnforcementSettings } from './config';
 import type { ApplyResult, CaseDocument, CaseStore } from './store/cases';
 import type { OrderStore } from './store/orders';
+import { Attr, Step, withLinkedTrace } from '@hashcheck/telemetry';
 
 /** What enforcement needs to know about a provider (from the provider registry). */
 export interface ProviderInfo {
@@ -267,7 +268,9 @@ export class EnforcementService {
       if (attempt === undefined) continue;
       this.timerStats.claimed += 1;
       try {
-        const res = await this.#apply(due.id, { type: 'timer-fired' });
+        // A deadline fires hours after the notice: its own trace, linked to the change that set it.
+        const origin = await cases.traceOf(due.id, due.seq);
+        const res = await withLinkedTrace(Step.DEADLINE, origin, { [Attr.CASE_ID]: due.id }, () => this.#apply(due.id, { type: 'timer-fired' }));
         if (res.decision.kind === 'changed') {
           fired += 1;
           this.timerStats.fired += 1;

@@ -3,6 +3,7 @@ import { ErrorCode, HashCheckError, isDuplicateKeyError } from '@hashcheck/error
 import { appendEntries, redactEntry, type ChainHead, type EvidenceEntry } from '@hashcheck/evidence';
 import { OUTBOX_INDEX, type CollectionIndexes, type OutboxEntry, type WithOutbox } from '@hashcheck/mongo';
 import { newCase, type CaseEffect, type CaseState, type Decision } from '../domain/case';
+import { currentCarrier } from '@hashcheck/telemetry';
 
 /**
  * Storage of cases, built on the one write that is atomic on every server we run on: inserting a
@@ -47,6 +48,8 @@ export type StoredState = Omit<CaseState, 'id'>;
 
 export interface CaseRecord extends WithOutbox {
   _id: string;
+  /** Trace context of the change; a timer fired much later links back to it (a trace of its own). */
+  trace?: Record<string, string>;
   caseId: string;
   seq: number;
   at: Date;
@@ -198,6 +201,7 @@ export class CaseStore {
         evidence: appended,
         evidenceHead: last ? { seq: last.seq, hash: last.hash } : head ?? null,
         outbox: this.toOutbox(decision.state, decision.effects, at),
+        trace: currentCarrier(),
       };
       try {
         await this.log.insertOne(record);
@@ -217,6 +221,12 @@ export class CaseStore {
    * a newer record appeared meanwhile and writes again if so: a slower writer can overwrite a
    * newer view, but it always looks again after its own write, so both end at the latest record.
    */
+  /** The trace context the case's record `seq` was written under (for span links). */
+  async traceOf(caseId: string, seq: number): Promise<Record<string, string> | undefined> {
+    const rec = await this.log.findOne({ _id: recordId(caseId, seq) }, { projection: { trace: 1 } });
+    return rec?.trace;
+  }
+
   async refreshView(id: string, from?: CaseRecord): Promise<void> {
     let rec = from ?? (await this.latest(id));
     for (let i = 0; rec && i < 10; i++) {
