@@ -79,6 +79,7 @@ export async function buildApp(config: HashCheckConfig, options: BuildOptions = 
     };
     every(config.LIST_POLL_MS, 'list poll', () => engine.syncChanged());
     every(config.COMPACT_CHECK_MS, 'index compaction', () => engine.compactIfNeeded());
+    every(1000, 'usage counters', () => tenants.flushUsage());
     if (config.RESEAL_INTERVAL_MS > 0) {
       every(config.RESEAL_INTERVAL_MS, 'chunk re-encryption', async () => {
         const n = await lists.resealOld();
@@ -86,8 +87,10 @@ export async function buildApp(config: HashCheckConfig, options: BuildOptions = 
       });
     }
   });
-  app.addHook('onClose', async () => {
+  // preClose: before the database client closes (onClose order follows registration).
+  app.addHook('preClose', async () => {
     for (const t of timers) clearInterval(t);
+    await tenants.flushUsage().catch((err: unknown) => app.log.error({ err }, 'usage counters not written on close'));
   });
 
   const notify = (): void => app.outbox.notify();

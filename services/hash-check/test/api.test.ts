@@ -161,9 +161,17 @@ test('lists, releases, the check APIs, auth, limits, usage and audit against a r
   assert.ok(today.queries >= 10 && today.matches >= 5 && today.nonMatches >= 4, JSON.stringify(today));
   assert.equal(today.queries, today.matches + today.nonMatches);
   const audit = await app.inject({ method: 'GET', url: '/v1/audit/matches?tenant=demo-hosting', headers: admin });
-  assert.ok(audit.json().matches.length >= 5);
-  assert.deepEqual(Object.keys(audit.json().matches[0]).sort(), ['at', 'channel', 'hashType', 'listId', 'tenantId']);
+  const recorded = audit.json().matches as { count: number; hashType: string; channel: string }[];
+  assert.equal(recorded.reduce((a, m) => a + m.count, 0), today.matches, 'every match is in the audit');
+  assert.ok(recorded.some((m) => m.hashType === 'pdq' && m.channel === 'bulk'));
+  assert.deepEqual(Object.keys(recorded[0] as object).sort(), ['at', 'channel', 'count', 'hashType', 'listId', 'tenantId']);
   assert.ok(!audit.body.includes(md5s[0] as string));
+
+  // The OpenAPI document describes the APIs.
+  const doc = await app.inject({ method: 'GET', url: '/openapi.json' });
+  assert.equal(doc.statusCode, 200);
+  const paths = Object.keys(doc.json().paths as object);
+  for (const p of ['/v1/check', '/v1/check/{type}', '/v1/lists', '/v1/lists/{listId}/releases', '/v1/lists/{listId}/changes', '/v1/tenants/{tenantId}/keys', '/v1/audit/matches']) assert.ok(paths.includes(p), `${p} in the OpenAPI document`);
 
   // Revocation: the key stops working.
   const keyId = issued.json().apiKey.keyId as string;

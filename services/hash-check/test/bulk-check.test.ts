@@ -31,7 +31,8 @@ test('bulk check answers every item in order; bad items get their own error', ()
   ]);
   assert.equal(out.invalid, 4);
   assert.deepEqual(out.byType, { md5: 2, sha1: 0, sha256: 0, pdq: 0 });
-  assert.deepEqual(out.matched, [{ type: 'md5', lists: ['police'] }]);
+  assert.deepEqual(out.matched, [{ type: 'md5', list: 'police', count: 1 }]);
+  assert.equal(out.matchedItems, 1);
 });
 
 test('bulk check refuses a malformed body or too many items as a whole', () => {

@@ -1,6 +1,7 @@
 import { ErrorCode, HashCheckError } from '@hashcheck/errors';
 import { HashesChanges, HashesRetractionRequested, ReportsAccepted, type EventEnvelope, type HashesChangesData, type HashesRetractionRequestedData, type ReportsAcceptedData } from '@hashcheck/events';
 import type { EventHandler } from '@hashcheck/kafka';
+import { MatchTallies } from '../domain/bulk-check';
 import type { ListEngine } from '../engine/list-engine';
 import type { ReportCheckStore } from '../store/reports';
 import type { RetractionStore } from '../store/retractions';
@@ -23,7 +24,9 @@ export function reportsHandler(engine: ListEngine, checks: ReportCheckStore, ten
     const fresh = await checks.record(accepted, matches);
     if (fresh) {
       notify();
-      await tenants.recordMatches(PIPELINE_TENANT, 'report', matches.map((m) => ({ type: m.hashType, lists: [m.listId] })));
+      const tallies = new MatchTallies();
+      for (const m of matches) tallies.add(m.hashType, [m.listId]);
+      await tenants.recordMatches(PIPELINE_TENANT, 'report', tallies.list());
     }
   };
 }

@@ -11,6 +11,29 @@ export interface PublicMatch {
   distance: number;
 }
 
+/** How many items of one hash type matched one list. */
+export interface MatchTally {
+  type: HashType;
+  list: string;
+  count: number;
+}
+
+/** Counts matches per (type, list): one audit record per pair and request instead of one per hash. */
+export class MatchTallies {
+  private readonly map = new Map<string, MatchTally>();
+  add(type: HashType, lists: readonly string[]): void {
+    for (const list of new Set(lists)) {
+      const k = `${type}\u0000${list}`;
+      const t = this.map.get(k);
+      if (t) t.count++;
+      else this.map.set(k, { type, list, count: 1 });
+    }
+  }
+  list(): MatchTally[] {
+    return [...this.map.values()];
+  }
+}
+
 /** The matching engine as the bulk check sees it; `undefined` = not a valid hash of that type. */
 export type Matcher = (type: HashType, hash: string) => readonly PublicMatch[] | undefined;
 
@@ -20,8 +43,10 @@ export interface BulkCheckOutcome {
   items: number;
   /** Valid items per hash type (for the per-tenant query counts). */
   byType: Record<HashType, number>;
-  /** Items that matched, for the audit (type and lists only). */
-  matched: { type: HashType; lists: string[] }[];
+  /** Items that matched at least one list. */
+  matchedItems: number;
+  /** Matches per (hash type, list), for the audit: no hashes. */
+  matched: MatchTally[];
   invalid: number;
 }
 
@@ -45,7 +70,8 @@ export function bulkCheck(body: unknown, maxItems: number, match: Matcher): Bulk
   if (items.length > maxItems) throw new HashCheckError(CheckCode.TOO_MANY_ITEMS, `${items.length} items; at most ${maxItems} per request`, { statusCode: 400, details: { maxItems } });
 
   const byType: Record<HashType, number> = { md5: 0, sha1: 0, sha256: 0, pdq: 0 };
-  const matched: BulkCheckOutcome['matched'] = [];
+  const tallies = new MatchTallies();
+  let matchedItems = 0;
   let invalid = 0;
   const parts: string[] = new Array<string>(items.length);
   for (let i = 0; i < items.length; i++) {
@@ -73,10 +99,11 @@ export function bulkCheck(body: unknown, maxItems: number, match: Matcher): Bulk
       parts[i] = `{"index":${i},"match":false}`;
       continue;
     }
-    matched.push({ type, lists: matches.map((m) => m.list) });
+    matchedItems++;
+    tallies.add(type, matches.map((m) => m.list));
     parts[i] = `{"index":${i},"match":true,"matches":[${matches
       .map((m) => `{"list":${JSON.stringify(m.list)},"listName":${JSON.stringify(m.listName)},"category":${JSON.stringify(m.category)},"distance":${m.distance}}`)
       .join(',')}]}`;
   }
-  return { body: `{"results":[${parts.join(',')}]}`, items: items.length, byType, matched, invalid };
+  return { body: `{"results":[${parts.join(',')}]}`, items: items.length, byType, matchedItems, matched: tallies.list(), invalid };
 }

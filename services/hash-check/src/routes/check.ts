@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { HashCheckError } from '@hashcheck/errors';
 import { HASH_BYTES, isHashType } from '@hashcheck/hash-index';
 import type { HashType } from '@hashcheck/hash-index';
-import { bulkCheck } from '../domain/bulk-check';
+import { bulkCheck, MatchTallies } from '../domain/bulk-check';
 import { CheckCode } from '../domain/codes';
 import type { ListEngine } from '../engine/list-engine';
 import type { TenantStore } from '../store/tenants';
@@ -43,10 +43,8 @@ export async function checkRoutes(app: FastifyInstance, opts: CheckRoutesOptions
       const outcome = bulkCheck(request.body, opts.maxItems, (t, h) => engine.match(t, h));
       const tenantId = request.principal?.tenantId as string;
       const queries = outcome.items - outcome.invalid;
-      await Promise.all([
-        tenants.count(tenantId, { queries, matches: outcome.matched.length, invalid: outcome.invalid, byType: outcome.byType }),
-        tenants.recordMatches(tenantId, 'bulk', outcome.matched),
-      ]);
+      tenants.count(tenantId, { queries, matches: outcome.matchedItems, invalid: outcome.invalid, byType: outcome.byType });
+      await tenants.recordMatches(tenantId, 'bulk', outcome.matched);
       return reply.type('application/json; charset=utf-8').send(outcome.body);
     },
   );
@@ -78,10 +76,12 @@ export async function checkRoutes(app: FastifyInstance, opts: CheckRoutesOptions
         const matches = engine.match(type as HashType, hash);
         if (matches === undefined) throw new HashCheckError(CheckCode.INVALID_HASH, `a ${type} hash is ${HASH_BYTES[type] * 2} hex digits`, { statusCode: 400 });
         const tenantId = request.principal?.tenantId as string;
-        const matched = matches.length > 0 ? [{ type: type as HashType, lists: matches.map((m) => m.list) }] : [];
+        const tallies = new MatchTallies();
+        if (matches.length > 0) tallies.add(type as HashType, matches.map((m) => m.list));
         const byType = { md5: 0, sha1: 0, sha256: 0, pdq: 0 };
         byType[type as HashType] = 1;
-        await Promise.all([tenants.count(tenantId, { queries: 1, matches: matched.length, invalid: 0, byType }), tenants.recordMatches(tenantId, 'eokm', matched)]);
+        tenants.count(tenantId, { queries: 1, matches: matches.length > 0 ? 1 : 0, invalid: 0, byType });
+        await tenants.recordMatches(tenantId, 'eokm', tallies.list());
         return reply.type('text/plain; charset=utf-8').send(matches.length > 0 ? 'true' : 'false');
       },
     );

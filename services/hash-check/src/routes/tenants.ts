@@ -183,13 +183,13 @@ export async function tenantRoutes(app: FastifyInstance, opts: { tenants: Tenant
         tags: ['audit'],
         security,
         querystring: Type.Object({ tenant: Type.Optional(TenantId), from: Type.Optional(Type.String({ format: 'date-time' })), to: Type.Optional(Type.String({ format: 'date-time' })), limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,3}$', description: '1-9999, default 1000' })) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ matches: Type.Array(Type.Object({ tenantId: Type.String(), at: Type.String(), hashType: Type.String(), listId: Type.String(), channel: Type.String() })) }), ...errorResponses },
+        response: { 200: Type.Object({ matches: Type.Array(Type.Object({ tenantId: Type.String(), at: Type.String(), hashType: Type.String(), listId: Type.String(), channel: Type.String(), count: Type.Integer() })) }), ...errorResponses },
       },
     },
     async (request) => {
       const q = request.query;
       const docs = await tenants.auditOf({ tenantId: q.tenant, from: q.from ? new Date(q.from) : undefined, to: q.to ? new Date(q.to) : undefined }, q.limit === undefined ? 1000 : Number(q.limit));
-      return { matches: docs.map((d) => ({ tenantId: d.tenantId, at: d.at.toISOString(), hashType: d.hashType, listId: d.listId, channel: d.channel })) };
+      return { matches: docs.map((d) => ({ tenantId: d.tenantId, at: d.at.toISOString(), hashType: d.hashType, listId: d.listId, channel: d.channel, count: d.count ?? 1 })) };
     },
   );
 

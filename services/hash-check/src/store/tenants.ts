@@ -4,8 +4,13 @@ import type { HashType } from '@hashcheck/hash-index';
 import { generateApiKey, keyIdOf, sameHash, sha256Hex, type Scope } from '../domain/api-keys';
 import { CheckCode } from '../domain/codes';
 import { dayOf } from '../domain/ids';
+import type { MatchTally } from '../domain/bulk-check';
 import type { CollectionIndexes } from '@hashcheck/mongo';
 import { Collections } from './collections';
+
+const HASH_TYPE_LIST = ['md5', 'sha1', 'sha256', 'pdq'] as const;
+/** How long the audit waits to group concurrent requests' matches into one insert. */
+const AUDIT_GROUP_MS = 5;
 
 export type TenantKind = 'hosting' | 'hotline' | 'admin';
 
@@ -36,12 +41,14 @@ export interface ApiKeyDoc {
 
 export type AuditChannel = 'bulk' | 'eokm' | 'report';
 
+/** Matches of one request (or report) for one (hash type, list): who, when, what kind, which list, how many. */
 export interface AuditDoc {
   tenantId: string;
   at: Date;
   hashType: HashType;
   listId: string;
   channel: AuditChannel;
+  count: number;
 }
 
 export interface UsageDoc {
@@ -74,6 +81,10 @@ export class TenantStore {
   readonly usage: Collection<UsageDoc>;
   readonly audit: Collection<AuditDoc>;
   private readonly cache = new Map<string, { at: number; value: AuthenticatedKey | null }>();
+  private readonly pendingUsage = new Map<string, { tenantId: string; day: string; requests: number; queries: number; matches: number; invalid: number; byType: Record<HashType, number> }>();
+  private auditQueue: AuditDoc[] = [];
+  private auditWaiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private auditTimer: NodeJS.Timeout | undefined;
 
   constructor(
     db: Db,
@@ -164,40 +175,96 @@ export class TenantStore {
 
   /**
    * One request's counts: queries per type, matches and non-matches. Non-matching hashes are only
-   * counted, never stored.
+   * counted, never stored. Counts are summed in memory and written once a second per tenant and
+   * day (`flushUsage`), so a busy tenant costs one small update per second, not one per request;
+   * a crash loses at most the last second of counts.
    */
-  async count(tenantId: string, c: { queries: number; matches: number; invalid: number; byType: Record<HashType, number> }): Promise<void> {
+  count(tenantId: string, c: { queries: number; matches: number; invalid: number; byType: Record<HashType, number> }): void {
     const day = dayOf(new Date());
-    await this.usage.updateOne(
-      { _id: `${tenantId}:${day}` },
-      {
-        $inc: {
-          requests: 1,
-          queries: c.queries,
-          matches: c.matches,
-          nonMatches: c.queries - c.matches,
-          invalid: c.invalid,
-          'byType.md5': c.byType.md5,
-          'byType.sha1': c.byType.sha1,
-          'byType.sha256': c.byType.sha256,
-          'byType.pdq': c.byType.pdq,
-        },
-        $setOnInsert: { tenantId, day },
-      },
-      { upsert: true },
-    );
+    const k = `${tenantId}:${day}`;
+    let u = this.pendingUsage.get(k);
+    if (u === undefined) {
+      u = { tenantId, day, requests: 0, queries: 0, matches: 0, invalid: 0, byType: { md5: 0, sha1: 0, sha256: 0, pdq: 0 } };
+      this.pendingUsage.set(k, u);
+    }
+    u.requests++;
+    u.queries += c.queries;
+    u.matches += c.matches;
+    u.invalid += c.invalid;
+    for (const t of HASH_TYPE_LIST) u.byType[t] += c.byType[t];
   }
 
-  /** Records matches: tenant, time, hash type and list. Never the hash. */
-  async recordMatches(tenantId: string, channel: AuditChannel, matched: { type: HashType; lists: string[] }[]): Promise<void> {
-    if (matched.length === 0) return;
+  /** Writes the summed counts. Failed updates stay pending and are retried by the next flush. */
+  async flushUsage(): Promise<void> {
+    const pending = [...this.pendingUsage.entries()];
+    this.pendingUsage.clear();
+    for (const [k, u] of pending) {
+      try {
+        await this.usage.updateOne(
+          { _id: k },
+          {
+            $inc: {
+              requests: u.requests,
+              queries: u.queries,
+              matches: u.matches,
+              nonMatches: u.queries - u.matches,
+              invalid: u.invalid,
+              'byType.md5': u.byType.md5,
+              'byType.sha1': u.byType.sha1,
+              'byType.sha256': u.byType.sha256,
+              'byType.pdq': u.byType.pdq,
+            },
+            $setOnInsert: { tenantId: u.tenantId, day: u.day },
+          },
+          { upsert: true },
+        );
+      } catch (err) {
+        const again = this.pendingUsage.get(k);
+        if (again) {
+          again.requests += u.requests;
+          again.queries += u.queries;
+          again.matches += u.matches;
+          again.invalid += u.invalid;
+          for (const t of HASH_TYPE_LIST) again.byType[t] += u.byType[t];
+        } else {
+          this.pendingUsage.set(k, u);
+        }
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * Records matches: tenant, time, hash type, list and how many (one document per type and list of
+   * a request). Never the hash. Resolves once written: requests arriving within a few milliseconds
+   * share one insert (group commit), so matches are durable before the answer goes out.
+   */
+  recordMatches(tenantId: string, channel: AuditChannel, tallies: readonly MatchTally[]): Promise<void> {
+    if (tallies.length === 0) return Promise.resolve();
     const at = new Date();
-    const docs: AuditDoc[] = [];
-    for (const m of matched) for (const listId of new Set(m.lists)) docs.push({ tenantId, at, hashType: m.type, listId, channel });
-    await this.audit.insertMany(docs, { ordered: false });
+    for (const t of tallies) this.auditQueue.push({ tenantId, at, hashType: t.type, listId: t.list, channel, count: t.count });
+    return new Promise<void>((resolve, reject) => {
+      this.auditWaiters.push({ resolve, reject });
+      this.auditTimer ??= setTimeout(() => void this.flushAudit(), AUDIT_GROUP_MS);
+    });
+  }
+
+  private async flushAudit(): Promise<void> {
+    this.auditTimer = undefined;
+    const docs = this.auditQueue;
+    const waiters = this.auditWaiters;
+    this.auditQueue = [];
+    this.auditWaiters = [];
+    try {
+      if (docs.length > 0) await this.audit.insertMany(docs, { ordered: false });
+      for (const w of waiters) w.resolve();
+    } catch (err) {
+      for (const w of waiters) w.reject(err);
+    }
   }
 
   async usageOf(tenantId: string, days = 31): Promise<UsageDoc[]> {
+    await this.flushUsage();
     return this.usage.find({ tenantId }).sort({ day: -1 }).limit(days).toArray();
   }
 
