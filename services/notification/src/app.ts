@@ -83,11 +83,17 @@ export async function buildApp(config: NotificationConfig, options: BuildOptions
   app.decorate('notification', { settings, inbox, sealer, sender, victims, digests });
 
   await app.register(workersPlugin, {
-    intervalMs: settings.pollMs,
     tasks: [
-      { name: 'seal', run: () => sealer.sealDue() },
-      { name: 'send', run: (stop) => sender.runOnce(stop) },
-      { name: 'digests', run: (stop) => digests.runOnce(stop) },
+      {
+        name: 'seal',
+        intervalMs: settings.pollMs,
+        run: async () => {
+          // A sealed notice is due at once: send it now rather than at the send loop's next poll.
+          if ((await sealer.sealDue()).length > 0) app.workers.kick('send');
+        },
+      },
+      { name: 'send', intervalMs: settings.pollMs, run: (stop) => sender.runOnce(stop) },
+      { name: 'digests', intervalMs: settings.digestPollMs, run: (stop) => digests.runOnce(stop) },
     ],
     onClose: async () => {
       await webhook.close();
@@ -99,7 +105,7 @@ export async function buildApp(config: NotificationConfig, options: BuildOptions
     name: 'notices',
     groupId: groupId(config, SERVICE, 'notices'),
     topics: CONSUMED_TOPICS,
-    handler: notificationHandler({ inbox, victims, kick: () => app.workers.kick() }),
+    handler: notificationHandler({ inbox, victims, kick: () => app.workers.kick('seal') }),
   });
 
   await app.register(noticeRoutes, { db, keys: settings.apiKeys });

@@ -10,7 +10,7 @@ export const NotificationConfigSchema = Type.Object({
   NOTICE_WINDOW_MS: Ms(60_000, 'how long the first matched item for a provider waits for others before the notice goes out'),
   RENOTICE_WINDOW_MS: Ms(0, 'wait before a re-notice request goes out (enforcement grouped it already)'),
   NOTICE_MAX_ITEMS: Type.Integer({ minimum: 1, maximum: 1000, default: 1000, description: 'items per notice; more are split over several notices' }),
-  NOTICE_POLL_MS: Ms(1_000, 'how often due items, notices and digests are looked for', 10),
+  NOTICE_POLL_MS: Ms(1_000, 'how often due items and notices are looked for', 10),
   NOTICE_LEASE_MS: Ms(120_000, 'how long a worker owns a notice while sending; must exceed the webhook and SMTP timeouts', 1_000),
   NOTICE_SEND_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
   NOTICE_LANGUAGE: Type.Union([Type.Literal('auto'), Type.Literal('nl'), Type.Literal('en')], { default: 'auto', description: 'auto: Dutch for NL/BE providers, English otherwise' }),
@@ -48,6 +48,7 @@ export const NotificationConfigSchema = Type.Object({
 
   // Victim digests
   VICTIM_DEFAULT_LANGUAGE: Type.Union([Type.Literal('nl'), Type.Literal('en')], { default: 'nl' }),
+  VICTIM_DIGEST_POLL_MS: Ms(10_000, 'how often due victim digests are looked for (their delays are hours)', 10),
 
   // HTTP API
   NOTIFICATION_API_KEYS: Type.String({ default: '', description: 'name:scope[+scope]:sha256hex, comma-separated; scopes case-officer, admin' }),

@@ -25,6 +25,7 @@ export interface SmtpSettings {
 export interface NotificationSettings {
   grouping: GroupingPolicy;
   pollMs: number;
+  digestPollMs: number;
   leaseMs: number;
   concurrency: number;
   language: LanguageValue | 'auto';
@@ -65,6 +66,7 @@ export function resolveSettings(config: NotificationConfig): NotificationSetting
   return {
     grouping: { windowMs: config.NOTICE_WINDOW_MS, renoticeWindowMs: config.RENOTICE_WINDOW_MS, maxItemsPerNotice: config.NOTICE_MAX_ITEMS },
     pollMs: config.NOTICE_POLL_MS,
+    digestPollMs: config.VICTIM_DIGEST_POLL_MS,
     leaseMs: config.NOTICE_LEASE_MS,
     concurrency: config.NOTICE_SEND_CONCURRENCY,
     language: config.NOTICE_LANGUAGE,

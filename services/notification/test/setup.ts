@@ -14,6 +14,7 @@ export const ADMIN_KEY = 'admin-key-0123456789';
 export const FAST: Record<string, string> = {
   NOTICE_WINDOW_MS: '1000',
   NOTICE_POLL_MS: '50',
+  VICTIM_DIGEST_POLL_MS: '50',
   NOTICE_LEASE_MS: '10000',
   WEBHOOK_TIMEOUT_MS: '2000',
   WEBHOOK_MAX_ATTEMPTS: '3',

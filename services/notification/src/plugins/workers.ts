@@ -4,6 +4,8 @@ import type { FastifyInstance } from 'fastify';
 export interface WorkerTask {
   name: string;
   run: (shouldStop: () => boolean) => Promise<unknown>;
+  /** Poll interval of this task's loop. */
+  intervalMs: number;
 }
 
 /**
@@ -73,22 +75,24 @@ export class Poller {
 
 /** One loop per task, so a slow pass of one (sealing many items) does not hold up another (sending). */
 export class Workers {
-  readonly #pollers: Poller[];
+  readonly #pollers = new Map<string, Poller>();
 
-  constructor(tasks: readonly WorkerTask[], intervalMs: number, logger: { error: (o: object, m: string) => void }) {
-    this.#pollers = tasks.map((task) => new Poller([task], intervalMs, logger));
+  constructor(tasks: readonly WorkerTask[], logger: { error: (o: object, m: string) => void }) {
+    for (const task of tasks) this.#pollers.set(task.name, new Poller([task], task.intervalMs, logger));
   }
 
   start(): void {
-    for (const p of this.#pollers) p.start();
+    for (const p of this.#pollers.values()) p.start();
   }
 
-  kick(): void {
-    for (const p of this.#pollers) p.kick();
+  /** Runs the named task's loop (or every loop) now instead of at its next poll. */
+  kick(name?: string): void {
+    if (name) this.#pollers.get(name)?.kick();
+    else for (const p of this.#pollers.values()) p.kick();
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.#pollers.map((p) => p.stop()));
+    await Promise.all([...this.#pollers.values()].map((p) => p.stop()));
   }
 }
 
@@ -99,9 +103,9 @@ declare module 'fastify' {
 }
 
 /** Starts polling once the app is ready; on close, finishes the current passes first, then closes the channels. */
-export const workersPlugin = fp<{ tasks: WorkerTask[]; intervalMs: number; onClose?: () => Promise<void> }>(
+export const workersPlugin = fp<{ tasks: WorkerTask[]; onClose?: () => Promise<void> }>(
   async (app: FastifyInstance, opts) => {
-    const workers = new Workers(opts.tasks, opts.intervalMs, app.log);
+    const workers = new Workers(opts.tasks, app.log);
     app.decorate('workers', workers);
     app.addHook('onReady', async () => workers.start());
     // Stop sending before anything else shuts down (consumers can take seconds to leave the group).
