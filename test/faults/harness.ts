@@ -72,7 +72,8 @@ export class ServiceProcess {
     const out = createWriteStream(this.log, { flags: 'a' });
     const child = spawn(process.execPath, ['--import', 'tsx', '--import', '@hashcheck/telemetry/register', join(root, 'services', this.name, 'src', 'main.ts')], {
       cwd: root,
-      env: { ...process.env, ...this.env, PORT: String(this.port), HOST: '127.0.0.1', OTEL_SERVICE_NAME: `hashcheck-${this.name}`, OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none' },
+      // No telemetry export unless the caller's env asks for it (the Zipkin trace test does).
+      env: { ...process.env, OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none', ...this.env, PORT: String(this.port), HOST: '127.0.0.1', OTEL_SERVICE_NAME: `hashcheck-${this.name}` },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.pipe(out);
