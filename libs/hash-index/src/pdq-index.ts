@@ -23,6 +23,8 @@ const MASKS: Uint16Array[] = [];
   }
 }
 
+const MAX_MASKS = (MASKS[MAX_RADIUS] as Uint16Array).length;
+
 /**
  * Probe radius per substring for each threshold t (row t, 16 columns; -1 = substring not probed).
  * Generalised pigeonhole: if the radii satisfy sum(r_j + 1) >= t + 1, any hash within distance t
@@ -100,6 +102,12 @@ export class PdqIndex {
   private dNext: Int32Array = new Int32Array(0);
   private dDead = new BitSet(0);
   private dDeadCount = 0;
+
+  // Scratch bucket ranges of one substring (up to the number of radius-3 masks).
+  private readonly starts = new Int32Array(MAX_MASKS);
+  private readonly ends = new Int32Array(MAX_MASKS);
+  /** Keeps the early loads of `search` observable, so the compiler cannot drop them. */
+  sink = 0;
 
   /** Refs and distances of the last search, valid until the next call. */
   hits: Uint32Array = new Uint32Array(16);
@@ -212,6 +220,7 @@ export class PdqIndex {
     let count = 0;
     if (this.n > 0) {
       const H = this.hashes;
+      let touch = 0;
       for (let j = 0; j < SUBS; j++) {
         const r = RADII[rowOff + j] as number;
         if (r < 0) continue;
@@ -223,10 +232,24 @@ export class PdqIndex {
         const qa = (q[qo + ((w + 1) & 7)] as number) | 0;
         const qb = (q[qo + ((w + 2) & 7)] as number) | 0;
         const qc = (q[qo + ((w + 3) & 7)] as number) | 0;
-        for (let mi = 0; mi < masks.length; mi++) {
+        // Bucket ranges first, then the scan: reading the start of the bucket after next early
+        // (a load the CPU issues ahead) overlaps its cache miss with the current bucket's work.
+        const nm = masks.length;
+        const st = this.starts;
+        const en = this.ends;
+        for (let mi = 0; mi < nm; mi++) {
           const b = v ^ (masks[mi] as number);
-          const e = (offsets[b + 1] as number) * REC;
-          for (let p = (offsets[b] as number) * REC; p < e; p += REC) {
+          st[mi] = (offsets[b] as number) * REC;
+          en[mi] = (offsets[b + 1] as number) * REC;
+        }
+        for (let mi = 0; mi < nm; mi++) {
+          if (mi + 2 < nm) {
+            const ahead = st[mi + 2] as number;
+            // Empty buckets may start at the very end of the records: never read out of bounds.
+            if (ahead < (en[mi + 2] as number)) touch ^= rec[ahead] as number;
+          }
+          const e = en[mi] as number;
+          for (let p = st[mi] as number; p < e; p += REC) {
             if (pc3(qa ^ (rec[p + 1] as number), qb ^ (rec[p + 2] as number), qc ^ (rec[p + 3] as number)) > maxT) continue;
             const id = rec[p] as number;
             const h = id << 3;
@@ -240,6 +263,7 @@ export class PdqIndex {
           }
         }
       }
+      this.sink = touch;
     }
     const heads = this.dHeads;
     if (heads !== null) {
