@@ -52,10 +52,12 @@ export function log(msg: string): void {
 }
 
 /**
- * Runs `fn` (which performs `ops` operations) `rounds` times; returns the median rate in ops per
+ * Runs `fn` (which performs `ops` operations) `warmup` times unmeasured, then `rounds` times; returns the median rate in ops per
  * wall-clock second and per CPU second of this process (the per-core figure on a shared machine).
  */
-export function rate(ops: number, rounds: number, fn: () => void): { wall: number; cpu: number } {
+export function rate(ops: number, rounds: number, fn: () => void, warmup = 1): { wall: number; cpu: number } {
+  // Unmeasured rounds first: the optimising compiler has settled when the timing starts.
+  for (let w = 0; w < warmup; w++) fn();
   const wall: number[] = [];
   const cpu: number[] = [];
   for (let r = 0; r < rounds; r++) {
