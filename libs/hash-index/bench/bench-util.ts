@@ -18,10 +18,15 @@ export const gc: () => void = (() => {
   return runInNewContext('gc') as () => void;
 })();
 
-/** Bytes held by the JS heap plus array buffers, after a full GC. */
-export function heapBytes(): number {
+/**
+ * Bytes held by the JS heap plus array buffers, after a full GC. V8 frees the backing stores of
+ * dead array buffers on a background sweeper, so the count settles a moment after the GC: wait.
+ */
+export async function heapBytes(): Promise<number> {
   gc();
+  await new Promise((r) => setTimeout(r, 300));
   gc();
+  await new Promise((r) => setTimeout(r, 300));
   const m = process.memoryUsage();
   return m.heapUsed + m.arrayBuffers;
 }

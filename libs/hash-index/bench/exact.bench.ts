@@ -26,7 +26,7 @@ const queries: string[] = new Array(QUERIES);
 }
 
 // The index: hashes stream into the bulk loader (no string per hash), then one commit.
-let before = heapBytes();
+let before = await heapBytes();
 let t0 = performance.now();
 const index = new HashIndex();
 index.defineList({ id: 'police', name: 'Police' });
@@ -43,7 +43,7 @@ index.defineList({ id: 'police', name: 'Police' });
   loader.commit();
 }
 const buildMs = performance.now() - t0;
-const indexBytes = heapBytes() - before;
+const indexBytes = await heapBytes() - before;
 
 // matches(): parse the hex, look it up, answer yes/no (what Set.has answers, and what the EOKM endpoint needs).
 let hits = 0;
@@ -59,7 +59,7 @@ const checkRate = rate(QUERIES, 3, () => {
 if (hits / 4 !== idxHitsPerRound) throw new Error('check() and matches() disagree');
 
 // Baseline: a Set of lowercase hex strings built from the same hashes.
-before = heapBytes();
+before = await heapBytes();
 t0 = performance.now();
 const set = new Set<string>();
 {
@@ -71,7 +71,7 @@ const set = new Set<string>();
   }
 }
 const setBuildMs = performance.now() - t0;
-const setBytes = heapBytes() - before;
+const setBytes = await heapBytes() - before;
 hits = 0;
 const setRate = rate(QUERIES, 5, () => {
   for (let i = 0; i < QUERIES; i++) if (set.has(queries[i] as string)) hits++;

@@ -43,7 +43,7 @@ for (const n of sizes) {
     const label = `${(n / 1e6).toFixed(1)}M ${type}`;
     const { docs, sealMs, bytes } = sealedChunks(type, n, n + (type === 'pdq' ? 1 : 0));
     log(`${label}: ${docs.length} sealed chunks, ${(bytes / n).toFixed(2)} stored bytes/hash (raw ${HASH_BYTES[type]}), sealing took ${sealMs.toFixed(0)} ms`);
-    const before = heapBytes();
+    const before = await heapBytes();
     const t0 = performance.now();
     const index = new HashIndex();
     index.defineList({ id: 'list', threshold: 31 });
@@ -61,7 +61,7 @@ for (const n of sizes) {
     const commitMs = performance.now() - tc;
     const loadMs = performance.now() - t0;
     // The sealed documents were allocated before the snapshot and are still alive: the delta is the index.
-    const mem = heapBytes() - before;
+    const mem = await heapBytes() - before;
     docs.length = 0;
     const perEntry = mem / n;
     const typed = index.stats().types[type].bytes / n;

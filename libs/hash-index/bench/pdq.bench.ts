@@ -35,7 +35,7 @@ const queries: string[] = [];
 }
 
 log(`generating done; building the index of ${N.toLocaleString('en-US')} PDQ hashes`);
-const before = heapBytes();
+const before = await heapBytes();
 const t0 = performance.now();
 const index = new HashIndex();
 index.defineList({ id: 'pdq-list', threshold: T });
@@ -47,7 +47,7 @@ index.defineList({ id: 'pdq-list', threshold: T });
   loader.commit();
 }
 const buildMs = performance.now() - t0;
-const bytes = heapBytes() - before; // `hashes` (the input) was allocated before the snapshot
+const bytes = await heapBytes() - before; // `hashes` (the input) was allocated before the snapshot
 log(`built in ${buildMs.toFixed(0)} ms, ${(bytes / N).toFixed(1)} B/entry`);
 
 let found = 0;

@@ -17,7 +17,7 @@ const root = resolve(here, '..', '..', '..');
 const N = Number(process.env.HASHCHECK_BENCH_HTTP_N ?? 1_400_000);
 const ITEMS = 10_000;
 const CONCURRENCY = 4;
-const SECONDS = Number(process.env.HASHCHECK_BENCH_HTTP_SECONDS ?? 10);
+const SECONDS = Number(process.env.HASHCHECK_BENCH_HTTP_SECONDS ?? 6);
 const brokers = process.env.KAFKA_BROKERS;
 const mongoUri = process.env.MONGODB_URI;
 if (!brokers || !mongoUri) {
