@@ -36,38 +36,48 @@ function sealedChunks(type: HashType, n: number, seed: number): { docs: Buffer[]
   return { docs, sealMs, bytes };
 }
 
+/**
+ * One measurement in its own function: when it returns, its frame (and the index in it) is gone.
+ * (In the module body, a suspended async frame kept the previous iteration's index alive and the
+ * next "before" snapshot counted it.)
+ */
+async function measure(type: 'sha256' | 'pdq', n: number): Promise<{ loadMs: number; perEntry: number; typed: number }> {
+  const label = `${(n / 1e6).toFixed(1)}M ${type}`;
+  const { docs, sealMs, bytes } = sealedChunks(type, n, n + (type === 'pdq' ? 1 : 0));
+  log(`${label}: ${docs.length} sealed chunks, ${(bytes / n).toFixed(2)} stored bytes/hash (raw ${HASH_BYTES[type]}), sealing took ${sealMs.toFixed(0)} ms`);
+  const before = await heapBytes();
+  const t0 = performance.now();
+  const index = new HashIndex();
+  index.defineList({ id: 'list', threshold: 31 });
+  const loader = index.bulkLoader();
+  loader.reserve(type, n);
+  let openMs = 0;
+  for (let i = 0; i < docs.length; i++) {
+    const t = performance.now();
+    const chunk = decodeChunk(cipher.open(docs[i] as Buffer, `bench/${type}/${i}`));
+    openMs += performance.now() - t;
+    loader.addChunk(chunk, 'list', { category: 'A1' });
+  }
+  const tc = performance.now();
+  loader.commit();
+  const commitMs = performance.now() - tc;
+  const loadMs = performance.now() - t0;
+  // The sealed documents were allocated before the snapshot and are still alive: the delta is the index.
+  const mem = (await heapBytes()) - before;
+  docs.length = 0;
+  const perEntry = mem / n;
+  const typed = index.stats().types[type].bytes / n;
+  if (index.stats().types[type].entries !== n) throw new Error(`loaded ${index.stats().types[type].entries} of ${n}`);
+  log(`${label}: loaded in ${loadMs.toFixed(0)} ms (decrypt+decode ${openMs.toFixed(0)} ms, index ${commitMs.toFixed(0)} ms), ${perEntry.toFixed(1)} B/hash measured, ${typed.toFixed(1)} B/hash in typed arrays`);
+  return { loadMs, perEntry, typed };
+}
+
 const results: BenchResult[] = [];
 const largest: Record<string, { n: number; ms: number; perEntry: number }> = {};
 for (const n of sizes) {
   for (const type of ['sha256', 'pdq'] as const) {
     const label = `${(n / 1e6).toFixed(1)}M ${type}`;
-    const { docs, sealMs, bytes } = sealedChunks(type, n, n + (type === 'pdq' ? 1 : 0));
-    log(`${label}: ${docs.length} sealed chunks, ${(bytes / n).toFixed(2)} stored bytes/hash (raw ${HASH_BYTES[type]}), sealing took ${sealMs.toFixed(0)} ms`);
-    const before = await heapBytes();
-    const t0 = performance.now();
-    const index = new HashIndex();
-    index.defineList({ id: 'list', threshold: 31 });
-    const loader = index.bulkLoader();
-    loader.reserve(type, n);
-    let openMs = 0;
-    for (let i = 0; i < docs.length; i++) {
-      const t = performance.now();
-      const chunk = decodeChunk(cipher.open(docs[i] as Buffer, `bench/${type}/${i}`));
-      openMs += performance.now() - t;
-      loader.addChunk(chunk, 'list', { category: 'A1' });
-    }
-    const tc = performance.now();
-    loader.commit();
-    const commitMs = performance.now() - tc;
-    const loadMs = performance.now() - t0;
-    // The sealed documents were allocated before the snapshot and are still alive: the delta is the index.
-    const mem = await heapBytes() - before;
-    docs.length = 0;
-    const perEntry = mem / n;
-    const typed = index.stats().types[type].bytes / n;
-    log(`${label}: loaded in ${loadMs.toFixed(0)} ms (decrypt+decode ${openMs.toFixed(0)} ms, index ${commitMs.toFixed(0)} ms), ${perEntry.toFixed(1)} B/hash measured, ${typed.toFixed(1)} B/hash in typed arrays`);
-    // A lookup after load so the index is known to work.
-    if (index.stats().types[type].entries !== n) throw new Error(`loaded ${index.stats().types[type].entries} of ${n}`);
+    const { loadMs, perEntry, typed } = await measure(type, n);
     results.push({ name: `hash-index load ${label} from sealed chunks`, value: Math.round(loadMs), unit: 'ms' });
     results.push({ name: `hash-index memory ${label} (heap + array buffers delta)`, value: round(perEntry), unit: 'B/hash' });
     results.push({ name: `hash-index memory ${label} (typed arrays held)`, value: round(typed), unit: 'B/hash' });
