@@ -93,25 +93,22 @@ async function seedProvider(intake: string, key: string, webhook: WebhookReceive
   throw new Error(`registering the demo provider failed: ${created.status} ${JSON.stringify(created.json)}`);
 }
 
-/**
- * The hash-check list API belongs to the hash-check service; the demo uses it only when its OpenAPI
- * document offers `POST /v1/lists` and `POST /v1/lists/{id}/hashes`.
- */
+/** A demo list in hash-check (POST /v1/lists, then POST /v1/lists/{id}/changes) holding the demo content's MD5. */
 async function seedHashList(hashCheck: string | undefined, key: string): Promise<string> {
   if (!hashCheck) return 'no hash-check service: the demo report will stay unchecked';
-  let paths: Record<string, Record<string, unknown>> = {};
-  try {
-    paths = ((await (await fetch(`${hashCheck}/openapi.json`, { signal: AbortSignal.timeout(5000) })).json()) as { paths?: typeof paths }).paths ?? {};
-  } catch {
-    paths = {};
-  }
-  const hashesPath = Object.keys(paths).find((p) => /^\/v1\/lists\/\{[^}]+\}\/hashes$/.test(p) && paths[p]?.post);
-  if (!paths['/v1/lists']?.post || !hashesPath) return 'hash-check offers no list API yet: the demo report will come out unmatched';
-  const list = await call('POST', `${hashCheck}/v1/lists`, key, { id: 'demo-list', name: 'Demo list', category: 'demo' });
+  const list = await call('POST', `${hashCheck}/v1/lists`, key, { id: 'demo-list', name: 'Demo list', source: 'hotline', category: 'demo', owner: 'HashCheck demo' });
   if (list.status >= 300 && list.status !== 409) return `demo hash list not created (${list.status}): ${JSON.stringify(list.json)}`;
-  const added = await call('POST', `${hashCheck}${hashesPath.replace(/\{[^}]+\}/, 'demo-list')}`, key, { hashes: [{ type: 'md5', hash: DEMO_MD5 }] });
+  const added = await call('POST', `${hashCheck}/v1/lists/demo-list/changes`, key, { add: [{ type: 'md5', hash: DEMO_MD5 }], note: 'npm start demo' });
   if (added.status >= 300) return `demo hash not added (${added.status}): ${JSON.stringify(added.json)}`;
-  return `hash list demo-list holds md5 ${DEMO_MD5}`;
+  // Changes reach the in-memory index through the change topic: wait until a check sees the hash,
+  // so the demo report is not checked before the list is live.
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const check = await call('POST', `${hashCheck}/v1/check`, key, { items: [{ type: 'md5', hash: DEMO_MD5 }] }).catch(() => ({ status: 0, json: null }));
+    if ((check.json as { results?: Array<{ match: boolean }> } | null)?.results?.[0]?.match === true) return `hash list demo-list holds md5 ${DEMO_MD5}`;
+    await new Promise((ok) => setTimeout(ok, 250));
+  }
+  return `hash list demo-list holds md5 ${DEMO_MD5}, but hash-check did not report it live within 20 s`;
 }
 
 async function publishDemoReport(brokers: string, reportId: string): Promise<void> {

@@ -7,7 +7,11 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { pino } from 'pino';
 import { loadConfig } from '@hashcheck/config';
 import type { ReportsSubmittedData } from '@hashcheck/events';
+import { buildApp as buildEnforcement, EnforcementConfigSchema } from '@hashcheck/enforcement';
+import { buildApp as buildHashCheck, HashCheckConfigSchema } from '@hashcheck/hash-check';
+import type { App } from '@hashcheck/http';
 import { buildApp as buildIntake, hashApiKey, IntakeConfigSchema } from '@hashcheck/intake';
+import { buildApp as buildNotification, NotificationConfigSchema } from '@hashcheck/notification';
 import { randomName, waitFor, type Infra } from '@hashcheck/testing';
 
 export const HOTLINE_KEY = 'e2e-hotline-key';
@@ -45,6 +49,56 @@ export async function bootIntake(env: Infra, iso: Isolation, extra: Record<strin
   const app = await buildIntake(config, { logger: pino({ level: process.env.E2E_LOG_LEVEL ?? 'silent' }) });
   await app.ready();
   return { app, config };
+}
+
+/** The key every e2e service accepts as administrator (each service hashes it its own way). */
+export const SERVICE_ADMIN_KEY = 'e2e-service-admin-key-0123456789abcdef';
+
+const logger = () => pino({ level: process.env.E2E_LOG_LEVEL ?? 'silent' });
+
+export async function bootHashCheck(env: Infra, iso: Isolation, extra: Record<string, string> = {}): Promise<App> {
+  const config = loadConfig(HashCheckConfigSchema, {
+    ...baseEnv(env, iso, 'hash-check'),
+    HASH_LIST_SECRET: `k1:${'e'.repeat(40)}`,
+    HASH_CHECK_BOOTSTRAP_KEYS: `ops:admin+hotline+checker:${hashApiKey(SERVICE_ADMIN_KEY)}`,
+    AUTH_CACHE_MS: '0',
+    ...extra,
+  });
+  const app = await buildHashCheck(config, { logger: logger() });
+  await app.ready();
+  return app;
+}
+
+/** Fast windows and retries, plain-HTTP webhooks to this machine (the test's provider receiver). */
+export async function bootNotification(env: Infra, iso: Isolation, extra: Record<string, string> = {}): Promise<App> {
+  const config = loadConfig(NotificationConfigSchema, {
+    ...baseEnv(env, iso, 'notification'),
+    PROVIDER_SECRET_KEY,
+    NOTICE_WINDOW_MS: '300',
+    NOTICE_POLL_MS: '50',
+    WEBHOOK_ALLOW_HTTP: 'true',
+    WEBHOOK_ALLOWED_ADDRESSES: '127.0.0.1/32',
+    WEBHOOK_BACKOFF_BASE_MS: '100',
+    WEBHOOK_BACKOFF_CAP_MS: '300',
+    NOTIFICATION_API_KEYS: `ops:admin:${hashApiKey(SERVICE_ADMIN_KEY)}`,
+    ...extra,
+  });
+  const app = await buildNotification(config, { logger: logger() });
+  await app.ready();
+  return app;
+}
+
+export async function bootEnforcement(env: Infra, iso: Isolation, extra: Record<string, string> = {}): Promise<App> {
+  const config = loadConfig(EnforcementConfigSchema, {
+    ...baseEnv(env, iso, 'enforcement'),
+    ADMIN_API_KEY: SERVICE_ADMIN_KEY,
+    TIMER_POLL_MS: '100',
+    RETENTION_INTERVAL_MS: '0',
+    ...extra,
+  });
+  const app = await buildEnforcement(config, { logger: logger() });
+  await app.ready();
+  return app;
 }
 
 /** A `reports.submitted` v1 event exactly as a partner would serialise it. */
@@ -103,6 +157,56 @@ export async function rewind(kafka: Kafka, groupId: string, topic: string): Prom
   await admin.connect();
   try {
     await admin.resetOffsets({ groupId, topic, earliest: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Every shared consumer group of one isolation (its topic prefix) rewound to offset 0 on every topic
+ * it has read. Per-instance groups (random 12-hex suffix: providers views, hash-check's change feed)
+ * read their compacted topic from the start on every boot anyway and are left alone. kafkajs resets
+ * a topic through a short-lived group member (~5 s each), so groups are reset side by side.
+ */
+export async function rewindAll(kafka: Kafka, prefix: string): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.listGroups();
+    const ours = groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix) && !/-[0-9a-f]{12}$/.test(g));
+    await Promise.all(
+      ours.map(async (groupId) => {
+        for (const { topic } of await admin.fetchOffsets({ groupId })) await admin.resetOffsets({ groupId, topic, earliest: true });
+      }),
+    );
+    return ours;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Waits until every consumer group of one isolation has committed up to the end of every topic it reads. */
+export async function waitAllCaughtUp(kafka: Kafka, groups: string[], timeoutMs = 90_000): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  let behind: string[] = [];
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      behind = [];
+      for (const groupId of groups) {
+        for (const { topic, partitions } of await admin.fetchOffsets({ groupId })) {
+          const ends = await admin.fetchTopicOffsets(topic);
+          const at = new Map(partitions.map((p) => [p.partition, BigInt(p.offset)]));
+          for (const e of ends) {
+            if (BigInt(e.high) !== BigInt(e.low) && (at.get(e.partition) ?? -1n) < BigInt(e.high)) behind.push(`${groupId} ${topic}[${e.partition}] at ${at.get(e.partition)} of ${e.high}`);
+          }
+        }
+      }
+      if (behind.length === 0) return;
+      if (Date.now() > deadline) throw new Error(`consumer groups not caught up: ${behind.slice(0, 10).join('; ')}`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
   } finally {
     await admin.disconnect();
   }
