@@ -74,7 +74,13 @@ async function startInstance(name: string): Promise<{ url: string; child: ChildP
     let buf = '';
     child.stdout?.on('data', (d: Buffer) => {
       buf += d.toString();
-      if (buf.includes('"listening"') || buf.includes('listening')) done();
+      // The engine's own account of the start-up load.
+      const loaded = /"lists":(\d+),"entries":(\d+),"ms":(\d+),"readMs":(\d+),"indexMs":(\d+),"msg":"hash lists loaded"/.exec(buf);
+      if (loaded && !buf.includes('#reported')) {
+        buf += '#reported';
+        log(`${name}: engine loaded ${loaded[2]} entries of ${loaded[1]} lists in ${loaded[3]} ms (reading, decrypting, packing ${loaded[4]} ms; indexing ${loaded[5]} ms)`);
+      }
+      if (buf.includes('"msg":"listening"')) done();
     });
     child.on('exit', (code) => fail(new Error(`${name} exited with ${code}`)));
   });
@@ -233,4 +239,10 @@ console.log(
     ],
   }),
 );
+// Leave nothing behind in the database server.
+const { MongoClient } = await import('mongodb');
+const cleanup = new MongoClient(mongoUri);
+await cleanup.connect();
+await cleanup.db(db).dropDatabase();
+await cleanup.close();
 process.exit(0);

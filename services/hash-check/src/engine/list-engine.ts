@@ -1,6 +1,6 @@
 import type { HashesValue } from '@hashcheck/events';
 import { HashIndex, HASH_TYPES } from '@hashcheck/hash-index';
-import type { HashMatch, HashType, IndexStats } from '@hashcheck/hash-index';
+import type { HashChunk, HashMatch, HashType, IndexStats } from '@hashcheck/hash-index';
 import type { PublicMatch } from '../domain/bulk-check';
 import type { ListDoc, ListStore } from '../store/lists';
 
@@ -75,16 +75,21 @@ export class ListEngine {
           for (const t of HASH_TYPES) loader.reserve(t, r.counts.add[t]);
         }
       }
+      const keyOfBase = new Map<string, string>();
       for (const doc of lists) {
         const key = this.newKey(doc._id);
         this.index.defineList({ id: doc._id, key, name: doc.name, threshold: doc.threshold, enabled: false });
-        if (doc.base !== null) for await (const chunk of this.store.readChunks(doc.base)) loader.addChunk(chunk, key);
+        if (doc.base !== null) keyOfBase.set(doc.base, key);
         this.loaded.set(doc._id, { key, base: doc.base, patches: [], revision: doc.revision, status: doc.status, name: doc.name, category: doc.category });
       }
+      for await (const { releaseId, chunk } of this.store.readBaseChunks([...keyOfBase.keys()])) loader.addChunk(chunk, keyOfBase.get(releaseId) as string);
+      const readMs = Math.round(performance.now() - started);
       loader.commit();
+      const indexMs = Math.round(performance.now() - started) - readMs;
+      const deltas = await this.store.readDeltaChunks(lists.flatMap((l) => l.patches));
       for (const doc of lists) {
         const cur = this.loaded.get(doc._id) as Loaded;
-        for (const patch of doc.patches) await this.applyRelease(cur.key, patch);
+        for (const patch of doc.patches) this.applyChunks(cur.key, deltas.get(patch) ?? []);
         cur.patches = [...doc.patches];
         this.index.setListEnabled(cur.key, doc.status === 'active');
       }
@@ -93,7 +98,7 @@ export class ListEngine {
       const stats = this.index.stats();
       const entries = HASH_TYPES.reduce((a, t) => a + stats.types[t].entries, 0);
       const ms = Math.round(performance.now() - started);
-      this.log.info({ lists: lists.length, entries, ms }, 'hash lists loaded');
+      this.log.info({ lists: lists.length, entries, ms, readMs, indexMs }, 'hash lists loaded');
       return { lists: lists.length, entries, ms };
     });
   }
@@ -102,9 +107,16 @@ export class ListEngine {
     return `${listId}@${++this.generation}`;
   }
 
-  private async applyRelease(key: string, releaseId: string): Promise<number> {
+  private applyChunks(key: string, chunks: readonly HashChunk[]): number {
     let changed = 0;
-    for await (const chunk of this.store.readChunks(releaseId)) changed += this.index.applyChunk(chunk, key).changed;
+    for (const chunk of chunks) changed += this.index.applyChunk(chunk, key).changed;
+    return changed;
+  }
+
+  private async applyReleases(key: string, releaseIds: readonly string[]): Promise<number> {
+    const deltas = await this.store.readDeltaChunks(releaseIds);
+    let changed = 0;
+    for (const id of releaseIds) changed += this.applyChunks(key, deltas.get(id) ?? []);
     return changed;
   }
 
@@ -130,10 +142,10 @@ export class ListEngine {
           const loader = this.index.bulkLoader();
           const base = await this.store.releases.findOne({ _id: doc.base }, { projection: { counts: 1 } });
           if (base) for (const t of HASH_TYPES) loader.reserve(t, base.counts.add[t]);
-          for await (const chunk of this.store.readChunks(doc.base)) loader.addChunk(chunk, key);
+          for await (const { chunk } of this.store.readBaseChunks([doc.base])) loader.addChunk(chunk, key);
           loader.commit();
         }
-        for (const patch of doc.patches) await this.applyRelease(key, patch);
+        await this.applyReleases(key, doc.patches);
         // The swap: no await between enabling the new generation and removing the old one.
         this.index.setListEnabled(key, doc.status === 'active');
         if (cur) this.index.removeList(cur.key);
@@ -141,8 +153,7 @@ export class ListEngine {
         this.log.info({ listId, revision: doc.revision, base: doc.base, patches: doc.patches.length, ms: Math.round(performance.now() - started) }, 'list loaded');
         return;
       }
-      let changed = 0;
-      for (const patch of doc.patches.slice(cur.patches.length)) changed += await this.applyRelease(cur.key, patch);
+      const changed = await this.applyReleases(cur.key, doc.patches.slice(cur.patches.length));
       this.index.defineList({ id: listId, key: cur.key, name: doc.name, threshold: doc.threshold, enabled: doc.status === 'active' });
       Object.assign(cur, { patches: [...doc.patches], revision: doc.revision, status: doc.status, name: doc.name, category: doc.category });
       this.log.info({ listId, revision: doc.revision, changed, ms: Math.round(performance.now() - started) }, 'list changes applied');
