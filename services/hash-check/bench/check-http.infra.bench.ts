@@ -16,7 +16,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..', '..', '..');
 const N = Number(process.env.HASHCHECK_BENCH_HTTP_N ?? 1_400_000);
 const ITEMS = 10_000;
-const CONCURRENCY = 4;
+const CONCURRENCY = Number(process.env.HASHCHECK_BENCH_HTTP_CONCURRENCY ?? 4);
+// One item in HIT_EVERY is a stored hash (default 100: 1% of the items match; 0 = none).
+const HIT_EVERY = Number(process.env.HASHCHECK_BENCH_HTTP_HIT_EVERY ?? 100);
 const SECONDS = Number(process.env.HASHCHECK_BENCH_HTTP_SECONDS ?? 6);
 const brokers = process.env.KAFKA_BROKERS;
 const mongoUri = process.env.MONGODB_URI;
@@ -177,7 +179,7 @@ function bodies(pdqShare: number): string[] {
     const items: { type: string; hash: string }[] = [];
     for (let i = 0; i < ITEMS; i++) {
       if (pdqShare > 0 && i % Math.round(1 / pdqShare) === 0) items.push({ type: 'pdq', hash: randomBytes(32).toString('hex') });
-      else if (i % 100 === 1) items.push(exactHash(Math.floor(Math.random() * N))); // 1% present
+      else if (HIT_EVERY > 0 && i % HIT_EVERY === 1) items.push(exactHash(Math.floor(Math.random() * N))); // present
       else {
         const type = TYPES[i % 3] as (typeof TYPES)[number];
         items.push({ type, hash: randomBytes(BYTES[type]).toString('hex') });
