@@ -128,6 +128,12 @@ test('lists, releases, the check APIs, auth, limits, usage and audit against a r
   assert.equal((await eokm('md5', md5s[2] as string)).body, 'false');
   assert.equal((await eokm('md5', md5s[3] as string)).body, 'true');
 
+  // One delta that retracts and re-adds a hash replaces it (retractions apply first).
+  const replaced = await app.inject({ method: 'POST', url: '/v1/lists/police-nl/changes', headers: hotline, payload: { retract: [{ type: 'md5', hash: md5s[4] }], add: [{ type: 'md5', hash: md5s[4], category: 'csam-c' }] } });
+  assert.equal(replaced.statusCode, 200, replaced.body);
+  const afterReplace = await app.inject({ method: 'POST', url: '/v1/check', headers: checker, payload: { items: [{ type: 'md5', hash: md5s[4] }] } });
+  assert.deepEqual(afterReplace.json().results[0].matches, [{ list: 'police-nl', listName: 'Politie NL', category: 'csam-c', distance: 0 }]);
+
   // Disable and re-enable the list.
   assert.equal((await app.inject({ method: 'PATCH', url: '/v1/lists/police-nl', headers: hotline, payload: { status: 'disabled' } })).statusCode, 200);
   assert.equal((await eokm('md5', md5s[3] as string)).body, 'false');
@@ -135,11 +141,11 @@ test('lists, releases, the check APIs, auth, limits, usage and audit against a r
   assert.equal((await eokm('md5', md5s[3] as string)).body, 'true');
   assert.equal((await eokm('pdq', near)).body, 'false', 'threshold lowered to 10');
 
-  // History: four releases, the first one full.
+  // History: the full release and three deltas, newest first.
   const history = (await app.inject({ method: 'GET', url: '/v1/lists/police-nl/releases', headers: hotline })).json().releases as { mode: string; counts: { add: Record<string, number>; retract: Record<string, number> } }[];
-  assert.equal(history.length, 3);
-  assert.deepEqual(history.map((r) => r.mode), ['delta', 'delta', 'full']);
-  assert.equal(history[0]?.counts.retract.sha1, 1);
+  assert.equal(history.length, 4);
+  assert.deepEqual(history.map((r) => r.mode), ['delta', 'delta', 'delta', 'full']);
+  assert.equal(history[1]?.counts.retract.sha1, 1);
 
   // A new full release replaces the content; the old hashes stop matching.
   const fresh = hex(16);
