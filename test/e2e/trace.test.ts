@@ -90,6 +90,9 @@ test('one report, one trace: partner -> intake -> hash-check -> notification (de
     ['notification -> notices.sent', produced(Topics.noticesSent)],
     ['enforcement consumes notices.sent', consumed(Topics.noticesSent)],
   ];
+  // A span is exported when it ends, which can be after the messages it sent were consumed (the
+  // delivery span closes after its outbox entry was relayed): wait for the whole chain first.
+  await waitFor(() => chain.every(([, pred]) => has(pred)), { what: 'every hop in the report trace', timeoutMs: 30_000 }).catch(() => undefined);
   const names = [...new Set(inTrace().map((s) => s.name))].sort();
   for (const [what, pred] of chain) assert.ok(has(pred), `${what} is in the report's trace; spans in it: ${names.join(', ')}`);
   t.diagnostic(`${inTrace().length} spans in the report's trace: ${names.join(', ')}`);
