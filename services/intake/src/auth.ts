@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { bearerToken } from '@hashcheck/auth';
 import { ErrorCode, HashCheckError } from '@hashcheck/errors';
 import { authenticate, Scope, type ApiKeyEntry, type Principal, type ScopeValue } from './domain/api-keys';
 
@@ -15,10 +16,7 @@ export class ApiKeyAuth {
 
   require(scope: ScopeValue): (request: FastifyRequest) => Promise<void> {
     return async (request) => {
-      const header = request.headers.authorization;
-      const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-      if (!m) throw new HashCheckError(ErrorCode.UNAUTHORIZED, 'send an API key: Authorization: Bearer <key>');
-      const principal = authenticate(this.keys, m[1]!);
+      const principal = authenticate(this.keys, bearerToken(request.headers.authorization));
       if (!principal) throw new HashCheckError(ErrorCode.UNAUTHORIZED, 'unknown API key');
       if (!principal.scopes.includes(scope) && !principal.scopes.includes(Scope.ADMIN)) {
         throw new HashCheckError(ErrorCode.FORBIDDEN, `this API key lacks the ${scope} scope`);

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { bearerToken } from '@hashcheck/auth';
 import { ErrorCode, HashCheckError } from '@hashcheck/errors';
 import { Scope, secretMatches, sha256, type ScopeValue } from '../domain/api-keys';
 import type { KeyStore, Principal } from '../store/keys';
@@ -29,10 +30,7 @@ export const authPlugin = fp<AuthOptions>(
     const adminHash = opts.adminKey ? sha256(opts.adminKey) : undefined;
     app.decorateRequest('enforcementCaller', undefined);
     app.decorate('enforcementAuth', (...scopes: ScopeValue[]) => async (request: FastifyRequest) => {
-      const header = request.headers.authorization;
-      const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-      if (!m) throw new HashCheckError(ErrorCode.UNAUTHORIZED, 'send an API key: Authorization: Bearer <key>');
-      const key = m[1]!;
+      const key = bearerToken(request.headers.authorization);
       let principal: Principal | undefined;
       if (adminHash && secretMatches(key, adminHash)) principal = { keyId: 'bootstrap', scope: Scope.ADMIN, providerId: null, label: 'admin' };
       else principal = await opts.keys.authenticate(key);

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { digestsEqual, issueApiKey, parseApiKey, parseStaticKeys, sha256Hex } from '@hashcheck/auth';
 import { ErrorCode, HashCheckError } from '@hashcheck/errors';
 
 export const SCOPES = ['checker', 'hotline', 'admin'] as const;
@@ -17,30 +17,18 @@ export function hasScope(p: Principal, scope: Scope): boolean {
   return p.scopes.includes(scope) || p.scopes.includes('admin');
 }
 
-// Keys look like hck_<16 hex key id>_<43 base64url chars>: the id finds the stored record without
-// a scan; only the SHA-256 of the whole key is stored (keys are 256-bit random, so a fast hash is
-// enough: there is nothing to brute-force).
-const KEY_FORMAT = /^hck_([0-9a-f]{16})_[A-Za-z0-9_-]{43}$/;
-
+// Keys are @hashcheck/auth's `hck_<key id>_<secret>`; only the SHA-256 of the whole key is stored.
 export function generateApiKey(): { keyId: string; key: string; sha256: string } {
-  const keyId = randomBytes(8).toString('hex');
-  const key = `hck_${keyId}_${randomBytes(32).toString('base64url')}`;
+  const { keyId, key } = issueApiKey();
   return { keyId, key, sha256: sha256Hex(key) };
 }
 
 export function keyIdOf(key: string): string | undefined {
-  return KEY_FORMAT.exec(key)?.[1];
+  return parseApiKey(key)?.keyId;
 }
 
-export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
-
-export function sameHash(aHex: string, bHex: string): boolean {
-  const a = Buffer.from(aHex, 'hex');
-  const b = Buffer.from(bHex, 'hex');
-  return a.length === b.length && a.length > 0 && timingSafeEqual(a, b);
-}
+export { sha256Hex };
+export const sameHash = digestsEqual;
 
 export interface BootstrapKey {
   name: string;
@@ -48,27 +36,12 @@ export interface BootstrapKey {
   sha256: string;
 }
 
-const NAME = /^[a-z0-9][a-z0-9-]*[a-z0-9]$/;
-
 /**
  * HASH_CHECK_BOOTSTRAP_KEYS: `name:scope[+scope]:sha256hex` entries, comma-separated. Only hashes
  * live in configuration. Such a key authenticates as tenant `name` (it need not exist in the database).
  */
 export function parseBootstrapKeys(text: string): BootstrapKey[] {
-  if (text.trim() === '') return [];
-  const seen = new Set<string>();
-  return text.split(',').map((raw, i) => {
-    const [name, scopes, hash, ...rest] = raw.trim().split(':');
-    const where = `HASH_CHECK_BOOTSTRAP_KEYS entry ${i + 1}`;
-    if (!name || !scopes || !hash || rest.length > 0) throw new HashCheckError(ErrorCode.CONFIG_INVALID, `${where} must be name:scope[+scope]:sha256hex`);
-    if (!NAME.test(name) || name.length > 64) throw new HashCheckError(ErrorCode.CONFIG_INVALID, `${where}: name must be a lower-case slug`);
-    if (seen.has(name)) throw new HashCheckError(ErrorCode.CONFIG_INVALID, `${where}: name ${name} appears twice`);
-    seen.add(name);
-    const list = scopes.split('+');
-    for (const s of list) if (!(SCOPES as readonly string[]).includes(s)) throw new HashCheckError(ErrorCode.CONFIG_INVALID, `${where}: unknown scope ${s} (${SCOPES.join(', ')})`);
-    if (!/^[0-9a-fA-F]{64}$/.test(hash)) throw new HashCheckError(ErrorCode.CONFIG_INVALID, `${where}: give the key as its sha256 (64 hex digits), never in clear`);
-    return { name, scopes: list as Scope[], sha256: hash.toLowerCase() };
-  });
+  return parseStaticKeys(text, { variable: 'HASH_CHECK_BOOTSTRAP_KEYS', scopes: SCOPES }).map((k) => ({ name: k.name, scopes: k.scopes, sha256: k.sha256.toString('hex') }));
 }
 
 /** Parses HASH_LIST_SECRET (`keyId:secret[,keyId:secret]`) into the keyring's options. */

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { bearerToken } from '@hashcheck/auth';
 import { ErrorCode, HashCheckError } from '@hashcheck/errors';
 import { allows, authenticate, type ApiKeyEntry, type Principal, type ScopeValue } from '../domain/api-keys';
 
@@ -11,10 +12,7 @@ const principals = new WeakMap<FastifyRequest, Principal>();
  */
 export function requireScope(keys: readonly ApiKeyEntry[], scope: ScopeValue) {
   return async (request: FastifyRequest): Promise<void> => {
-    const header = request.headers.authorization;
-    const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-    if (!m) throw new HashCheckError(ErrorCode.UNAUTHORIZED, 'send an API key: Authorization: Bearer <key>');
-    const principal = authenticate(keys, m[1]!);
+    const principal = authenticate(keys, bearerToken(request.headers.authorization));
     if (!principal) throw new HashCheckError(ErrorCode.UNAUTHORIZED, 'unknown API key');
     if (!allows(principal, scope)) throw new HashCheckError(ErrorCode.FORBIDDEN, `this API key lacks the ${scope} scope`);
     principals.set(request, principal);
