@@ -22,12 +22,16 @@ function hashSlot(keys: Uint32Array, off: number, width: number, tbits: number):
   return Math.imul((keys[off] as number) ^ Math.imul(second, 0x85ebca6b), 0x9e3779b1) >>> (32 - tbits);
 }
 
+/** Queries per group of `lookupMany`: enough independent cache misses in flight to fill the core's miss buffers. */
+const GROUP = 16;
+
 /**
  * Exact-match index over fixed-width keys (`width` 32-bit words), each entry carrying a 32-bit ref.
  *
  * Base: entries sorted by key, stored as the first words (`k0`, dense: a lookup of an absent key
- * reads one bucket offset and about one cache line of `k0`) and the remaining words (`rest`, read
- * only when a first word matches), plus refs and bucket offsets by the top bits of the first word.
+ * reads one bucket offset and about one cache line of `k0`) and a tail per entry (`tail`, read only
+ * when a first word matches: the remaining words and the ref side by side, so a present key costs
+ * one more cache line, not two), plus bucket offsets by the top bits of the first word.
  * Delta: entries added since the last compaction, in an open-addressing table of typed arrays.
  * Tombstone bitsets mark retracted entries of either part. A key may occur several times (one
  * entry per list holding it).
@@ -36,8 +40,8 @@ export class ExactIndex {
   readonly width: number;
   // Sorted base.
   private k0: Uint32Array = new Uint32Array(0);
-  private rest: Uint32Array = new Uint32Array(0);
-  private refs: Uint32Array = new Uint32Array(0);
+  /** Per entry `width` words: the key's words after the first, then the ref. */
+  private tail: Uint32Array = new Uint32Array(0);
   private n = 0;
   private starts: Uint32Array;
   private shift: number;
@@ -54,6 +58,11 @@ export class ExactIndex {
   private readonly scratch: Uint32Array;
   /** Refs of the last lookup, valid until the next call. */
   hits: Uint32Array = new Uint32Array(16);
+  // Per-group state of lookupMany.
+  private readonly gPos = new Int32Array(GROUP);
+  private readonly gEnd = new Int32Array(GROUP);
+  /** Sink for the prefetching reads of lookupMany (kept, so the compiler cannot drop them). */
+  private sink = 0;
 
   constructor(width: number) {
     this.width = width;
@@ -73,10 +82,11 @@ export class ExactIndex {
     const r = refs.length === n ? refs : refs.slice(0, n);
     bucketSort(keys, r, w, n, sortBits(n));
     const k0 = new Uint32Array(n);
-    const rest = new Uint32Array(n * (w - 1));
+    const tail = new Uint32Array(n * w);
     for (let i = 0, p = 0, q = 0; i < n; i++) {
       k0[i] = keys[p++] as number;
-      for (let k = 1; k < w; k++) rest[q++] = keys[p++] as number;
+      for (let k = 1; k < w; k++) tail[q++] = keys[p++] as number;
+      tail[q++] = r[i] as number;
     }
     const bits = lookupBits(n);
     const starts = new Uint32Array((1 << bits) + 1);
@@ -87,8 +97,7 @@ export class ExactIndex {
     }
     for (let b = 1; b < starts.length; b++) starts[b] = (starts[b] as number) + (starts[b - 1] as number);
     this.k0 = k0;
-    this.rest = rest;
-    this.refs = r;
+    this.tail = tail;
     this.n = n;
     this.starts = starts;
     this.shift = shift;
@@ -124,7 +133,7 @@ export class ExactIndex {
   /** Bytes held in typed arrays. */
   byteSize(): number {
     return (
-      this.k0.byteLength + this.rest.byteLength + this.refs.byteLength + this.starts.byteLength + this.dead.words.byteLength +
+      this.k0.byteLength + this.tail.byteLength + this.starts.byteLength + this.dead.words.byteLength +
       this.dKeys.byteLength + this.dRefs.byteLength + this.dDead.words.byteLength + this.table.byteLength + this.hits.byteLength
     );
   }
@@ -157,10 +166,10 @@ export class ExactIndex {
   /** Compares the words after the first of base entry `i` with q; <0, 0, >0. */
   private cmpRest(i: number, q: Uint32Array, qo: number): number {
     const w1 = this.width - 1;
-    const p = i * w1;
-    const rest = this.rest;
+    const p = i * this.width;
+    const tail = this.tail;
     for (let k = 0; k < w1; k++) {
-      const x = rest[p + k] as number;
+      const x = tail[p + k] as number;
       const y = q[qo + 1 + k] as number;
       if (x !== y) return x < y ? -1 : 1;
     }
@@ -182,13 +191,99 @@ export class ExactIndex {
         if (c < 0) continue;
         if (c > 0) break;
         if (this.deadCount > 0 && this.dead.has(i)) continue;
-        const ref = this.refs[i] as number;
+        const ref = this.refOf(i);
         if (limits !== undefined && (limits[ref] as number) < 0) continue;
         count = this.pushHit(count, ref);
       }
     }
     if (this.dCount > 0) count = this.lookupDelta(q, qo, limits, count);
     return count;
+  }
+
+  private refOf(i: number): number {
+    return this.tail[i * this.width + this.width - 1] as number;
+  }
+
+  /**
+   * Batch form of `lookup` for yes/no answers: for each j < count, found[j] = 1 when a live entry
+   * (of an enabled list, with `limits`) equals the key at q[offs[j]..], else 0; returns how many.
+   *
+   * The work is the same as `count` lookups, but done in groups of 16 queries and in stages (bucket
+   * ranges, then the scan of first words, then the tails of candidates), so the cache misses of the
+   * 16 queries of one stage are independent and overlap instead of being paid one after the other:
+   * a lookup in a big index is mostly waiting for memory.
+   */
+  lookupMany(q: Uint32Array, offs: Int32Array, count: number, found: Uint8Array, limits?: Int16Array): number {
+    const n = this.n;
+    const w = this.width;
+    const k0 = this.k0;
+    const tail = this.tail;
+    const starts = this.starts;
+    const shift = this.shift;
+    const pos = this.gPos;
+    const end = this.gEnd;
+    let sink = 0;
+    let total = 0;
+    for (let g = 0; g < count; g += GROUP) {
+      const m = Math.min(GROUP, count - g);
+      if (n > 0) {
+        // 1. Bucket range of every query, and a first touch of the bucket's first words.
+        for (let j = 0; j < m; j++) {
+          const b = (q[offs[g + j] as number] as number) >>> shift;
+          const lo = starts[b] as number;
+          pos[j] = lo;
+          end[j] = starts[b + 1] as number;
+          sink ^= k0[lo < n ? lo : 0] as number;
+        }
+        // 2. The first entry whose first word is >= the query's; a candidate when equal (touch its tail).
+        for (let j = 0; j < m; j++) {
+          const q0 = q[offs[g + j] as number] as number;
+          let lo = pos[j] as number;
+          let hi = end[j] as number;
+          if (hi - lo > 16) {
+            // Only skewed data makes big buckets.
+            while (lo < hi) {
+              const mid = (lo + hi) >>> 1;
+              if ((k0[mid] as number) < q0) lo = mid + 1;
+              else hi = mid;
+            }
+            hi = end[j] as number;
+          } else {
+            while (lo < hi && (k0[lo] as number) < q0) lo++;
+          }
+          if (lo < hi && k0[lo] === q0) {
+            pos[j] = lo;
+            sink ^= tail[lo * w] as number;
+          } else {
+            pos[j] = -1;
+          }
+        }
+      }
+      // 3. Full comparison of the candidates (duplicates, tombstones and disabled lists as in `lookup`).
+      for (let j = 0; j < m; j++) {
+        const qo = offs[g + j] as number;
+        let hit = 0;
+        const start = n > 0 ? (pos[j] as number) : -1;
+        if (start >= 0) {
+          const q0 = q[qo] as number;
+          for (let i = start; i < n && k0[i] === q0; i++) {
+            const c = this.cmpRest(i, q, qo);
+            if (c < 0) continue;
+            if (c > 0) break;
+            if (this.deadCount > 0 && this.dead.has(i)) continue;
+            const ref = tail[i * w + w - 1] as number;
+            if (limits !== undefined && (limits[ref] as number) < 0) continue;
+            hit = 1;
+            break;
+          }
+        }
+        if (hit === 0 && this.dCount > 0 && this.lookupDelta(q, qo, limits, 0) > 0) hit = 1;
+        found[g + j] = hit;
+        total += hit;
+      }
+    }
+    this.sink = sink;
+    return total;
   }
 
   private lookupDelta(q: Uint32Array, qo: number, limits: Int16Array | undefined, count: number): number {
@@ -250,7 +345,7 @@ export class ExactIndex {
       const q0 = q[qo] as number;
       for (let i = this.seek(q0); i < this.n && this.k0[i] === q0; i++) {
         if (this.dead.has(i) || this.cmpRest(i, q, qo) !== 0) continue;
-        if (pred(this.refs[i] as number)) {
+        if (pred(this.refOf(i))) {
           this.dead.set(i);
           this.deadCount++;
           removed++;
@@ -285,8 +380,8 @@ export class ExactIndex {
     for (let i = 0; i < this.n; i++) {
       if (this.deadCount > 0 && this.dead.has(i)) continue;
       key[0] = this.k0[i] as number;
-      for (let k = 1; k < w; k++) key[k] = this.rest[i * (w - 1) + k - 1] as number;
-      fn(key, 0, this.refs[i] as number);
+      for (let k = 1; k < w; k++) key[k] = this.tail[i * w + k - 1] as number;
+      fn(key, 0, this.refOf(i));
     }
     for (let i = 0; i < this.dCount; i++) if (!(this.dDeadCount > 0 && this.dDead.has(i))) fn(this.dKeys, i * w, this.dRefs[i] as number);
   }

@@ -45,6 +45,28 @@ export function parseHexWords(hex: string, out: Uint32Array, outOffset = 0, word
   return true;
 }
 
+/**
+ * Parses `words * 8` hex characters given as bytes (ASCII; e.g. straight from a request body) at
+ * src[start..] into big-endian 32-bit words; false when a byte is not a hex digit. No bounds check
+ * beyond the typed array's own: bytes past the end read as undefined and fail the hex test.
+ */
+export function parseHexBytes(src: Uint8Array, start: number, out: Uint32Array, outOffset: number, words: number): boolean {
+  let p = start;
+  let bad = 0;
+  for (let i = 0; i < words; i++) {
+    let w = 0;
+    for (let k = 0; k < 4; k++) {
+      // Bytes are < 256, so a pair indexes the table directly; one sign test at the end.
+      const v = PAIR[((src[p] as number) << 8) | (src[p + 1] as number)] ?? -1;
+      p += 2;
+      bad |= v;
+      w = (w << 8) | (v & 255);
+    }
+    out[outOffset + i] = w >>> 0;
+  }
+  return bad >= 0;
+}
+
 /** Parses a hash of the given type from hex into `out` (length HASH_WORDS[type]); false if the length or a character is wrong. */
 export function parseHash(type: HashType, hex: string, out: Uint32Array, outOffset = 0): boolean {
   const words = HASH_WORDS[type];

@@ -1,9 +1,9 @@
 export * from './hash-types';
-export { parseHash, parseHexWords, wordsToHex, bytesToWords, wordsToBytes, isValidHashHex } from './hex';
+export { parseHash, parseHexWords, parseHexBytes, wordsToHex, bytesToWords, wordsToBytes, isValidHashHex } from './hex';
 export { popcount32 } from './bits';
 export { ExactIndex } from './exact-index';
 export { PdqIndex, hamming256 } from './pdq-index';
-export { HashIndex, BulkLoader, HashIndexError } from './hash-index';
+export { HashIndex, BulkLoader, HashIndexError, MANY_INVALID } from './hash-index';
 export type { ListDefinition, ListState, EntryMeta, HashMatch, AddResult, IndexStats } from './hash-index';
 export { encodeChunk, decodeChunk, chunkHashWords, ChunkBuilder, ChunkCodecError, CHUNK_OPS } from './chunk-codec';
 export type { HashChunk, ChunkOp } from './chunk-codec';

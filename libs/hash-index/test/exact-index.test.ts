@@ -75,6 +75,16 @@ for (const width of [4, 5, 8]) {
           const expected = [0, 1, 2, 3].filter((r) => ref.has(`${k}/${r}`));
           assert.deepEqual(lookupRefs(idx, k, width), expected, k);
         }
+        // The batched lookup agrees with one lookup per key (in any order, with absent keys mixed in).
+        const all = [...seen, 'e'.repeat(width * 8), '0'.repeat(width * 8)];
+        const q = new Uint32Array(all.length * width);
+        all.forEach((k, j) => q.set(words(k, width), j * width));
+        const offs = Int32Array.from(all, (_k, j) => j * width);
+        const found = new Uint8Array(all.length);
+        const total = idx.lookupMany(q, offs, all.length, found);
+        const expectFound = all.map((k) => (lookupRefs(idx, k, width).length > 0 ? 1 : 0));
+        assert.deepEqual([...found], expectFound);
+        assert.equal(total, expectFound.reduce((a: number, b) => a + b, 0));
         // Keys never added are never found.
         assert.deepEqual(lookupRefs(idx, 'e'.repeat(width * 8), width), ref.has(`${'e'.repeat(width * 8)}/0`) ? [0] : []);
       }),
@@ -103,6 +113,16 @@ test('exact index sorts large random loads and finds every key (bucket sort + pe
     const c = idx.lookup(q, 0);
     assert.ok([...idx.hits.subarray(0, c)].includes(i), `key ${i} (${wordsToHex(q, 0, width)}) not found`);
   }
+  // Batched: every stored key (the skewed bucket takes the binary-search path) and as many absent ones.
+  const absent = copy.map((v, i) => (i % width === width - 1 ? v ^ 1 : v));
+  const both = new Uint32Array(2 * n * width);
+  both.set(copy);
+  both.set(absent, n * width);
+  const found = new Uint8Array(2 * n);
+  const total = idx.lookupMany(both, Int32Array.from({ length: 2 * n }, (_v, j) => j * width), 2 * n, found);
+  assert.equal(total, n);
+  assert.ok(found.subarray(0, n).every((f) => f === 1));
+  assert.ok(found.subarray(n).every((f) => f === 0));
   // Sorted order is hex order.
   let prev = '';
   let count = 0;
@@ -123,6 +143,9 @@ test('disabled refs (negative limit) do not match; delta entries are found after
   idx.add(k, 0, 1);
   assert.equal(idx.lookup(k, 0, limits), 1);
   assert.equal(idx.hits[0], 0);
+  const found = new Uint8Array(1);
+  assert.equal(idx.lookupMany(k, new Int32Array([0]), 1, found, new Int16Array([-1, -1])), 0);
+  assert.equal(idx.lookupMany(k, new Int32Array([0]), 1, found, limits), 1);
   assert.equal(idx.lookup(k, 0), 2);
   for (let i = 0; i < 10_000; i++) idx.add(new Uint32Array([i, i, i, i]), 0, 0);
   for (let i = 0; i < 10_000; i += 97) assert.equal(idx.lookup(new Uint32Array([i, i, i, i]), 0), 1);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { ChunkBuilder, HashIndex, HashIndexError } from '@hashcheck/hash-index';
+import { ChunkBuilder, HashIndex, HashIndexError, MANY_INVALID } from '@hashcheck/hash-index';
 import type { HashType } from '@hashcheck/hash-index';
 
 const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
@@ -195,4 +195,29 @@ test('a new generation of a list loads under its own key and replaces the old on
   assert.deepEqual(idx.check('md5', newHash)?.map((m) => `${m.list}/${m.listName}`), ['police/Police']);
   assert.deepEqual(idx.listKeys(), ['police@r2']);
   assert.equal(idx.getList('police@r2')?.id, 'police');
+});
+
+test('matchesMany answers like matches() for every item: valid, invalid, non-ASCII, either case, disabled lists', () => {
+  const idx = new HashIndex();
+  idx.defineList({ id: 'a' });
+  idx.defineList({ id: 'off', enabled: false });
+  fc.assert(
+    fc.property(
+      fc.array(fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b) => Buffer.from(b).toString('hex')), { minLength: 1, maxLength: 40 }),
+      fc.array(fc.oneof(fc.nat(60), fc.constantFrom('', 'zz', 'a\u0161'.repeat(20), 'ABCDEF'.repeat(7))), { maxLength: 1500 }),
+      (stored, picks) => {
+        stored.forEach((h, i) => idx.add('sha1', h, i % 3 === 0 ? 'off' : 'a'));
+        const hexes = picks.map((p) => (typeof p === 'number' ? (p < stored.length ? (p % 2 ? (stored[p] as string).toUpperCase() : (stored[p] as string)) : 'f'.repeat(40)) : p));
+        const found = new Uint8Array(hexes.length);
+        const total = idx.matchesMany('sha1', hexes, found);
+        const expected = hexes.map((h) => {
+          const m = idx.matches('sha1', h);
+          return m === undefined ? MANY_INVALID : m ? 1 : 0;
+        });
+        assert.deepEqual([...found], expected);
+        assert.equal(total, expected.filter((e) => e === 1).length);
+      },
+    ),
+    { numRuns: 40 },
+  );
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { HASH_TYPES, HASH_WORDS, bytesToWords, isValidHashHex, parseHash, wordsToBytes, wordsToHex } from '@hashcheck/hash-index';
+import { HASH_TYPES, HASH_WORDS, bytesToWords, isValidHashHex, parseHash, parseHexBytes, wordsToBytes, wordsToHex } from '@hashcheck/hash-index';
 
 test('hex round-trips through words and bytes for every hash type', () => {
   for (const type of HASH_TYPES) {
@@ -53,4 +53,23 @@ test('malformed hex is rejected: wrong length, non-hex characters, non-ASCII', (
   assert.equal(parseHash('md5', 'a'.repeat(32), w), true);
   assert.equal(parseHash('md5', 'a'.repeat(40), w), false);
   assert.equal(parseHash('sha1', 'a'.repeat(40), w), true);
+});
+
+test('parseHexBytes agrees with parseHash on any bytes (valid, either case, or not hex at all)', () => {
+  const hexChar = fc.constantFrom(...'0123456789abcdefABCDEF');
+  const anyByte = fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c));
+  fc.assert(
+    fc.property(fc.array(fc.oneof({ weight: 20, arbitrary: hexChar }, { weight: 1, arbitrary: anyByte }), { minLength: 64, maxLength: 64 }), fc.nat(7), (chars, pad) => {
+      const text = chars.join('');
+      const bytes = Buffer.concat([Buffer.alloc(pad, 0x22), Buffer.from(text, 'latin1')]);
+      const a = new Uint32Array(8);
+      const b = new Uint32Array(8);
+      const ok = parseHash('sha256', text, a);
+      assert.equal(parseHexBytes(bytes, pad, b, 0, 8), ok);
+      if (ok) assert.deepEqual(b, a);
+    }),
+    { numRuns: 300 },
+  );
+  // Past the end of the bytes is not hex.
+  assert.equal(parseHexBytes(Buffer.from('abcd'), 0, new Uint32Array(1), 0, 1), false);
 });
