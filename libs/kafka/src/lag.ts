@@ -1,5 +1,6 @@
+import type { ObservableResult } from '@opentelemetry/api';
 import type { Admin, Kafka } from 'kafkajs';
-import { hashcheckMeter } from '@hashcheck/telemetry';
+import { Attr, gauge, hashcheckMeter, Metric } from '@hashcheck/telemetry';
 
 export interface LagSample {
   groupId: string;
@@ -34,16 +35,16 @@ export class LagMonitor {
   #groups = new Map<string, string[]>();
   #latest: LagSample[] = [];
   #timer: NodeJS.Timeout | undefined;
+  #gauge = gauge(hashcheckMeter(), Metric.CONSUMER_LAG);
+  #observe = (result: ObservableResult): void => {
+    for (const s of this.#latest) {
+      result.observe(s.lag, { [Attr.CONSUMER_GROUP]: s.groupId, [Attr.TOPIC]: s.topic, [Attr.PARTITION]: String(s.partition) });
+    }
+  };
 
   constructor(kafka: Kafka, private readonly intervalMs = 15_000) {
     this.#admin = kafka.admin();
-    hashcheckMeter()
-      .createObservableGauge('hashcheck.consumer.lag', { description: 'Messages not yet processed, per group, topic and partition' })
-      .addCallback((result) => {
-        for (const s of this.#latest) {
-          result.observe(s.lag, { 'messaging.consumer.group.name': s.groupId, 'messaging.destination.name': s.topic, 'messaging.destination.partition.id': String(s.partition) });
-        }
-      });
+    this.#gauge.addCallback(this.#observe);
   }
 
   watch(groupId: string, topics: string[]): void {
@@ -79,6 +80,8 @@ export class LagMonitor {
   async stop(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
+    // A stopped monitor reports nothing (and is not kept alive by the meter).
+    this.#gauge.removeCallback(this.#observe);
     if (this.#connected) await this.#admin.disconnect().catch(() => undefined);
     this.#connected = false;
   }

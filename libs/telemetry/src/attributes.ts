@@ -20,6 +20,12 @@ export const Attr = {
   OUTCOME: 'hashcheck.outcome',
   TOPIC: 'messaging.destination.name',
   CONSUMER_GROUP: 'messaging.consumer.group.name',
+  PARTITION: 'messaging.destination.partition.id',
+  /** Metric attributes (bounded values only): */
+  REASON: 'hashcheck.reason',
+  CHECK_API: 'hashcheck.check.api',
+  NOTICE_KIND: 'hashcheck.notice.kind',
+  CASE_STATUS: 'hashcheck.case.status',
 } as const;
 
 /** The domain steps that get their own span. */

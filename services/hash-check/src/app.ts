@@ -9,6 +9,7 @@ import type { HashCheckConfig } from './config';
 import { changesHandler, reportsHandler, retractionsHandler } from './consumers/handlers';
 import { parseBootstrapKeys, parseListSecrets } from './domain/api-keys';
 import { ListEngine } from './engine/list-engine';
+import { hashCheckMetricsPlugin, MeasuredReportCheckStore } from './metrics';
 import { authPlugin } from './plugins/auth';
 import { checkRoutes } from './routes/check';
 import { listRoutes } from './routes/lists';
@@ -16,7 +17,7 @@ import { retractionRoutes } from './routes/retractions';
 import { tenantRoutes } from './routes/tenants';
 import { Collections } from './store/collections';
 import { LIST_INDEXES, ListStore } from './store/lists';
-import { REPORT_INDEXES, ReportCheckStore } from './store/reports';
+import { REPORT_INDEXES, type ReportCheckStore } from './store/reports';
 import { RETRACTION_INDEXES, RetractionStore } from './store/retractions';
 import { TENANT_INDEXES, TenantStore } from './store/tenants';
 
@@ -51,7 +52,7 @@ export async function buildApp(config: HashCheckConfig, options: BuildOptions = 
 
   const lists = new ListStore(app.mongo.db, cipher);
   const tenants = new TenantStore(app.mongo.db, config.AUTH_CACHE_MS);
-  const checks = new ReportCheckStore(app.mongo.db);
+  const checks = new MeasuredReportCheckStore(app.mongo.db);
   const retractions = new RetractionStore(app.mongo.db);
   const engine = new ListEngine(lists, app.log);
   app.decorate('hashCheck', { engine, lists, tenants, checks, retractions });
@@ -100,6 +101,7 @@ export async function buildApp(config: HashCheckConfig, options: BuildOptions = 
   await app.register(consumerPlugin, { name: 'reports-accepted', groupId: groupId(config, SERVICE, 'reports'), topics: [Topics.reportsAccepted], handler: reportsHandler(engine, checks, tenants, notify) });
   await app.register(consumerPlugin, { name: 'retraction-requests', groupId: groupId(config, SERVICE, 'retractions'), topics: [Topics.hashesRetractionRequested], handler: retractionsHandler(retractions) });
 
+  await app.register(hashCheckMetricsPlugin, { engine });
   await app.register(authPlugin, { tenants, bootstrap, defaultRateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE });
   await app.register(checkRoutes, { engine, tenants, maxItems: config.CHECK_MAX_ITEMS, bodyLimit: config.CHECK_BODY_LIMIT_BYTES });
   await app.register(listRoutes, { store: lists, engine, chunkSize: config.IMPORT_CHUNK_SIZE, maxImportBytes: config.IMPORT_MAX_BYTES, maxChangeItems: config.CHECK_MAX_ITEMS, notify });

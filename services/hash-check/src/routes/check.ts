@@ -5,6 +5,7 @@ import type { HashType } from '@hashcheck/hash-index';
 import { bulkCheck, MatchTallies } from '../domain/bulk-check';
 import { CheckCode } from '../domain/codes';
 import type { ListEngine } from '../engine/list-engine';
+import { CheckApi, recordChecks } from '../metrics';
 import type { TenantStore } from '../store/tenants';
 import { CheckRequest, CheckResponse, ErrorBody, HashTypeSchema } from './schemas';
 import { Type } from '@hashcheck/config';
@@ -44,6 +45,7 @@ export async function checkRoutes(app: FastifyInstance, opts: CheckRoutesOptions
       const tenantId = request.principal?.tenantId as string;
       const queries = outcome.items - outcome.invalid;
       tenants.count(tenantId, { queries, matches: outcome.matchedItems, invalid: outcome.invalid, byType: outcome.byType });
+      recordChecks(tenantId, CheckApi.BULK, { queries, matches: outcome.matchedItems, invalid: outcome.invalid }, outcome.matched);
       await tenants.recordMatches(tenantId, 'bulk', outcome.matched);
       return reply.type('application/json; charset=utf-8').send(outcome.body);
     },
@@ -81,6 +83,7 @@ export async function checkRoutes(app: FastifyInstance, opts: CheckRoutesOptions
         const byType = { md5: 0, sha1: 0, sha256: 0, pdq: 0 };
         byType[type as HashType] = 1;
         tenants.count(tenantId, { queries: 1, matches: matches.length > 0 ? 1 : 0, invalid: 0, byType });
+        recordChecks(tenantId, CheckApi.EOKM, { queries: 1, matches: matches.length > 0 ? 1 : 0, invalid: 0 }, tallies.list());
         await tenants.recordMatches(tenantId, 'eokm', tallies.list());
         return reply.type('text/plain; charset=utf-8').send(matches.length > 0 ? 'true' : 'false');
       },
