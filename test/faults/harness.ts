@@ -100,14 +100,22 @@ export class ServiceProcess {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((done) => {
-      child.once('exit', () => done());
+      // A clean shutdown that hangs is itself a finding, but must not hang the test.
+      const force = signal === 'SIGKILL' ? undefined : setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.once('exit', () => {
+        if (force) clearTimeout(force);
+        done();
+      });
       child.kill(signal);
     });
   }
 }
 
+/** Where the services run: our own stack, or the test run's (KAFKA_BROKERS / MONGODB_URI). */
+export type Target = Pick<Stack, 'kafkaBrokers' | 'mongoUri' | 'logDir'>;
+
 export interface Setup {
-  stack: Stack;
+  stack: Target;
   prefix: string;
   dbBase: string;
   logDir: string;
@@ -117,7 +125,7 @@ export interface Setup {
   env(service: string): Record<string, string>;
 }
 
-export async function setup(t: TestContext, stack: Stack, names: string[]): Promise<Setup> {
+export async function setup(t: TestContext, stack: Target, names: string[]): Promise<Setup> {
   const prefix = `${randomName('faults')}.`;
   const dbBase = randomName('flt').replace(/-/g, '_');
   const logDir = join(stack.logDir, 'faults', prefix.slice(0, -1));
@@ -159,6 +167,7 @@ export class Partner {
   readonly acked = new Set<string>();
   readonly invalid = new Set<string>();
   sendErrors = 0;
+  #stopped = false;
   #producer: Producer;
   #kafka: Kafka;
 
@@ -170,7 +179,7 @@ export class Partner {
   async run(total: number, perSecond: number, invalidEvery = 10): Promise<void> {
     await this.#connect();
     const t0 = Date.now();
-    for (let i = 0; i < total; i++) {
+    for (let i = 0; i < total && !this.#stopped; i++) {
       const due = t0 + (i * 1000) / perSecond;
       if (due > Date.now()) await sleep(due - Date.now());
       const reportId = `flt:${i}`;
@@ -192,6 +201,11 @@ export class Partner {
       this.acked.add(reportId);
       if (bad) this.invalid.add(reportId);
     }
+  }
+
+  /** Ends the stream early (after the report being sent): the reports acknowledged so far are the N. */
+  stop(): void {
+    this.#stopped = true;
   }
 
   async #connect(): Promise<void> {
