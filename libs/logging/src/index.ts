@@ -1,3 +1,4 @@
+import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import { pino, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger };
@@ -31,10 +32,25 @@ export interface LoggerSettings {
   destination?: NodeJS.WritableStream | pino.DestinationStream;
 }
 
+/**
+ * The active span's ids, under the names the OpenTelemetry pino instrumentation uses, so a log line
+ * can be found from its trace and the other way round. Done here as well as by the instrumentation:
+ * the instrumentation only patches a pino loaded after the SDK started (through the ESM hook), and a
+ * logger must not lose its trace ids because of import order. Both write the same values.
+ */
+export function traceFields(): Record<string, string> {
+  const span = trace.getSpan(context.active());
+  if (!span) return {};
+  const sc = span.spanContext();
+  if (!isSpanContextValid(sc)) return {};
+  return { trace_id: sc.traceId, span_id: sc.spanId, trace_flags: `0${sc.traceFlags.toString(16)}` };
+}
+
 export function createLogger(settings: LoggerSettings): Logger {
   const options: LoggerOptions = {
     level: settings.level ?? 'info',
     base: { service: settings.service },
+    mixin: traceFields,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };

@@ -28,3 +28,26 @@ test('level filters', () => {
   log.warn('yes');
   assert.deepEqual(out.lines().map((l) => l.msg), ['yes']);
 });
+
+test('a line logged inside a span carries its trace_id and span_id, without the OpenTelemetry SDK or its pino patch', async () => {
+  const { context, trace, TraceFlags } = await import('@opentelemetry/api');
+  const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks');
+  const manager = new AsyncLocalStorageContextManager().enable();
+  assert.ok(context.setGlobalContextManager(manager), 'no other context manager is registered in this process');
+  try {
+    const out = capture();
+    // This logger was made from a pino loaded before anything could patch it.
+    const log = createLogger({ service: 's', destination: out.stream, pretty: false });
+    const span = trace.wrapSpanContext({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: TraceFlags.SAMPLED });
+    context.with(trace.setSpan(context.active(), span), () => log.info('inside'));
+    log.info('outside');
+    const [inside, outside] = out.lines();
+    assert.equal(inside?.trace_id, '0af7651916cd43dd8448eb211c80319c');
+    assert.equal(inside?.span_id, 'b7ad6b7169203331');
+    assert.equal(inside?.trace_flags, '01');
+    assert.equal(outside?.trace_id, undefined);
+    assert.equal(outside?.span_id, undefined);
+  } finally {
+    context.disable();
+  }
+});

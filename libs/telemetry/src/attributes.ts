@@ -4,11 +4,19 @@
  */
 export const Attr = {
   REPORT_ID: 'hashcheck.report.id',
+  /** `kafka` (partner topic) or `http` (hotline API). */
+  REPORT_CHANNEL: 'hashcheck.report.channel',
   CASE_KEY: 'hashcheck.case.key',
   CASE_ID: 'hashcheck.case.id',
   PROVIDER_ID: 'hashcheck.provider.id',
+  /** How the provider was found: `domain` or `ip`. */
+  RESOLVED_BY: 'hashcheck.provider.resolved_by',
   LIST_ID: 'hashcheck.list.id',
+  /** Every list a report matched (string array, sorted, de-duplicated). */
+  LIST_IDS: 'hashcheck.list.ids',
   NOTICE_ID: 'hashcheck.notice.id',
+  /** How many reports (items) one notice groups. */
+  ITEM_COUNT: 'hashcheck.notice.items',
   TENANT_ID: 'hashcheck.tenant.id',
   EVENT_ID: 'hashcheck.event.id',
   EVENT_TYPE: 'hashcheck.event.type',
@@ -17,6 +25,8 @@ export const Attr = {
   CHANNEL: 'hashcheck.notice.channel',
   ATTEMPT: 'hashcheck.attempt',
   STEP: 'hashcheck.escalation.step',
+  /** The escalation step's place on the ladder (0 = first step after the notice). */
+  STEP_INDEX: 'hashcheck.escalation.step_index',
   OUTCOME: 'hashcheck.outcome',
   TOPIC: 'messaging.destination.name',
   CONSUMER_GROUP: 'messaging.consumer.group.name',

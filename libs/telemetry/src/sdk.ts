@@ -29,12 +29,18 @@ export function startTelemetry(options: TelemetryOptions = {}): NodeSDK | undefi
     instrumentations: [
       new KafkaJsInstrumentation(),
       new MongoDBInstrumentation({ enhancedDatabaseReporting: false }),
-      new PinoInstrumentation(),
+      // Log correlation (trace_id/span_id) always; log records copied into the OTel logs pipeline
+      // only when a logs exporter is configured: otherwise every line would be re-parsed for nothing.
+      new PinoInstrumentation({ disableLogSending: logsExportDisabled() }),
       new FastifyOtelInstrumentation({ registerOnInitialization: true }),
     ],
   });
   sdk.start();
   return sdk;
+}
+
+function logsExportDisabled(): boolean {
+  return (process.env.OTEL_LOGS_EXPORTER ?? '').split(',').map((e) => e.trim()).includes('none');
 }
 
 export async function shutdownTelemetry(): Promise<void> {

@@ -34,6 +34,29 @@ export async function withSpan<T>(name: string, attributes: Attributes, fn: (spa
 }
 
 /**
+ * A child span of the active context that also links to the traces of `origins` (an escalation or
+ * a closing back to the report that opened the case). `origins` is only called when the span is
+ * recorded, so finding them (a database read) costs nothing with tracing off. A link to the span's
+ * own trace is left out.
+ */
+export async function withLinkedSpan<T>(
+  name: string,
+  origins: () => Promise<ReadonlyArray<Record<string, string> | undefined>> | ReadonlyArray<Record<string, string> | undefined>,
+  why: string,
+  attributes: Attributes,
+  fn: (span: Span) => Promise<T> | T,
+): Promise<T> {
+  return runSpan(name, context.active(), { attributes }, async (span) => {
+    if (span.isRecording()) {
+      const own = span.spanContext().traceId;
+      const carriers = (await origins()).filter((o): o is Record<string, string> => o !== undefined && Object.keys(o).length > 0);
+      span.addLinks(linksTo(carriers, why).filter((l) => l.context.traceId !== own));
+    }
+    return fn(span);
+  });
+}
+
+/**
  * Work that happens much later than its cause (a deadline hours after a notice, a re-notice, an
  * escalation) starts a trace of its own, linked to the trace it came from, so an operator can walk
  * from the escalation back to the report without one trace spanning days.

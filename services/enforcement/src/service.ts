@@ -12,9 +12,9 @@ import type { Clock } from './domain/clock';
 import { CaseStatus, decide, type CaseContext, type CaseInput, type CaseState, type Decision, type DisputeDecisionValue, type OfficerDecisionValue } from './domain/case';
 import { applicableDeadline, type AppliedDeadline } from './domain/policy';
 import type { EnforcementSettings } from './config';
-import type { ApplyResult, CaseDocument, CaseStore } from './store/cases';
+import type { ApplyResult, CaseDocument, CaseStore, WriteAround } from './store/cases';
 import type { OrderStore } from './store/orders';
-import { Attr, Step, withLinkedTrace } from '@hashcheck/telemetry';
+import { Attr, Step, withLinkedSpan, withLinkedTrace, withSpan } from '@hashcheck/telemetry';
 
 /** What enforcement needs to know about a provider (from the provider registry). */
 export interface ProviderInfo {
@@ -89,8 +89,32 @@ export class EnforcementService {
         const ctx: CaseContext = { now, ladder: this.deps.settings.ladder, policy: await this.policyFor(state?.providerId ?? opts.providerHint ?? null, now) };
         return decide(state, input, ctx, opts.create);
       },
-      { now, input: input.type },
+      { now, input: input.type, around: this.#traced(caseId) },
     );
+  }
+
+  /**
+   * A change that is a domain step (the clock starts, an escalation, the case closes) is written
+   * inside that step's span, so the events it emits are published as the span's children. An
+   * escalation or a closing happens long after the report: its span also links to the trace the
+   * case was opened in (the report's), whatever trace it runs in (a deadline's, an HTTP call's).
+   */
+  #traced(caseId: string): WriteAround {
+    return async (decision, write) => {
+      const s = decision.state;
+      const base = { [Attr.CASE_ID]: caseId, ...(s.providerId ? { [Attr.PROVIDER_ID]: s.providerId } : {}) };
+      // The case's first record was written in the trace of the report that opened it.
+      const opened = async () => [await this.deps.cases.traceOf(caseId, 1)];
+      for (const effect of decision.effects) {
+        if (effect.type === 'escalated') return withLinkedSpan(Step.ESCALATE, opened, 'report', { ...base, [Attr.STEP]: effect.step, [Attr.STEP_INDEX]: effect.stepIndex }, write);
+        if (effect.type === 'closed') return withLinkedSpan(Step.CLOSE_CASE, opened, 'report', { ...base, [Attr.OUTCOME]: effect.outcome }, write);
+      }
+      if (decision.evidence.some((e) => e.kind === 'clock.started')) {
+        const notice = s.notices[s.notices.length - 1];
+        return withSpan(Step.START_CLOCK, { ...base, ...(notice ? { [Attr.NOTICE_ID]: notice.noticeId } : {}) }, write);
+      }
+      return write();
+    };
   }
 
   // ---- events ------------------------------------------------------------------------------

@@ -2,6 +2,7 @@ import type { ReportsRejectedData, ReportsSubmittedData } from '@hashcheck/event
 import type { ProviderMaterialiser } from '@hashcheck/providers';
 import { normaliseSubmission } from './domain/submission';
 import type { OutboxHint } from '@hashcheck/mongo';
+import { Attr, Step, withSpan } from '@hashcheck/telemetry';
 import { Collections, type ChannelValue, type ReportDocument, type ReportStore } from './store/reports';
 
 export type IngestResult =
@@ -30,10 +31,24 @@ export class Ingest {
   ) {}
 
   async submit(data: ReportsSubmittedData, ctx: IngestContext): Promise<IngestResult> {
-    const n = normaliseSubmission(data);
+    const report = { [Attr.REPORT_ID]: data.reportId };
+    const n = await withSpan(Step.VALIDATE, report, (span) => {
+      const r = normaliseSubmission(data);
+      span.setAttribute(Attr.OUTCOME, r.ok ? 'valid' : 'invalid');
+      return r;
+    });
     if (!n.ok) return this.reject(ctx, 'HC_VALIDATION', n.reasons, data.reportId, data.source);
-    const resolution = this.providers.resolve(n.report.host, n.report.ip);
-    const outcome = await this.store.accept(n.report, { channel: ctx.channel, inputRef: ctx.inputRef, resolution });
+    const resolution = await withSpan(Step.RESOLVE_PROVIDER, report, (span) => {
+      const r = this.providers.resolve(n.report.host, n.report.ip);
+      span.setAttributes(r ? { [Attr.PROVIDER_ID]: r.providerId, [Attr.RESOLVED_BY]: r.by, [Attr.OUTCOME]: 'resolved' } : { [Attr.OUTCOME]: 'unresolved' });
+      return r;
+    });
+    // The outbox entry is written inside this span, so reports.accepted is published as its child.
+    const outcome = await withSpan(Step.STORE_REPORT, { ...report, [Attr.REPORT_CHANNEL]: ctx.channel }, async (span) => {
+      const o = await this.store.accept(n.report, { channel: ctx.channel, inputRef: ctx.inputRef, resolution });
+      span.setAttributes({ [Attr.OUTCOME]: o.kind, [Attr.CASE_ID]: o.report.caseId });
+      return o;
+    });
     if (outcome.kind === 'conflict') return this.reject(ctx, 'HC_CONFLICT', outcome.reasons, data.reportId, data.source);
     if (outcome.kind === 'accepted') this.notify({ collection: Collections.REPORTS, id: outcome.report._id });
     return { status: outcome.kind, report: outcome.report };

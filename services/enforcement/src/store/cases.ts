@@ -120,6 +120,14 @@ function stored(s: CaseState): StoredState {
 
 export type ToOutbox = (state: CaseState, effects: readonly CaseEffect[], at: Date) => OutboxEntry[];
 
+type ChangedDecision = Extract<Decision, { kind: 'changed' }>;
+
+/**
+ * Runs the write of a decided change, e.g. inside a span named after what the change is (the
+ * record and its outbox entries capture the trace context active during the write).
+ */
+export type WriteAround = (decision: ChangedDecision, write: () => Promise<ApplyResult | undefined>) => Promise<ApplyResult | undefined>;
+
 export interface ApplyResult {
   decision: Decision;
   /** The state after the decision (or as found when nothing changed). */
@@ -181,39 +189,45 @@ export class CaseStore {
    * A concurrent change of the same case makes the insert fail; the decision is then made again
    * on the newer state.
    */
-  async apply(id: string, decide: (state: CaseState | undefined) => Promise<Decision> | Decision, options: { now: Date; input: string }): Promise<ApplyResult> {
+  async apply(id: string, decide: (state: CaseState | undefined) => Promise<Decision> | Decision, options: { now: Date; input: string; around?: WriteAround }): Promise<ApplyResult> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const latest = await this.latest(id);
       const before = latest ? stateOf(id, latest.state) : undefined;
       const decision = await decide(before);
       if (decision.kind !== 'changed') return { decision, state: before, appended: [], seq: latest?.seq ?? 0 };
-      const at = options.now;
-      const head = latest?.evidenceHead ?? undefined;
-      const appended = appendEntries(head, decision.evidence.map((e) => ({ at, kind: e.kind, data: e.data })));
-      const last = appended[appended.length - 1];
-      const record: CaseRecord = {
-        _id: recordId(id, (latest?.seq ?? 0) + 1),
-        caseId: id,
-        seq: (latest?.seq ?? 0) + 1,
-        at,
-        input: options.input,
-        state: stored(decision.state),
-        evidence: appended,
-        evidenceHead: last ? { seq: last.seq, hash: last.hash } : head ?? null,
-        outbox: this.toOutbox(decision.state, decision.effects, at),
-        trace: currentCarrier(),
-      };
-      try {
-        await this.log.insertOne(record);
-      } catch (err) {
-        if (isDuplicateKeyError(err)) continue;
-        throw err;
-      }
-      if ((record.outbox?.length ?? 0) > 0) this.afterWrite();
-      await this.refreshView(id, record);
-      return { decision, state: decision.state, appended, seq: record.seq };
+      const write = (): Promise<ApplyResult | undefined> => this.#write(id, latest, decision, options.now, options.input);
+      const res = options.around ? await options.around(decision, write) : await write();
+      if (res) return res;
     }
     throw new HashCheckError(ErrorCode.CONFLICT, `case ${id} kept changing during ${MAX_ATTEMPTS} attempts to update it`, { retriable: true });
+  }
+
+  /** Appends the record of one decided change; undefined when another writer took its `seq` first. */
+  async #write(id: string, latest: CaseRecord | undefined, decision: ChangedDecision, at: Date, input: string): Promise<ApplyResult | undefined> {
+    const head = latest?.evidenceHead ?? undefined;
+    const appended = appendEntries(head, decision.evidence.map((e) => ({ at, kind: e.kind, data: e.data })));
+    const last = appended[appended.length - 1];
+    const record: CaseRecord = {
+      _id: recordId(id, (latest?.seq ?? 0) + 1),
+      caseId: id,
+      seq: (latest?.seq ?? 0) + 1,
+      at,
+      input,
+      state: stored(decision.state),
+      evidence: appended,
+      evidenceHead: last ? { seq: last.seq, hash: last.hash } : head ?? null,
+      outbox: this.toOutbox(decision.state, decision.effects, at),
+      trace: currentCarrier(),
+    };
+    try {
+      await this.log.insertOne(record);
+    } catch (err) {
+      if (isDuplicateKeyError(err)) return undefined;
+      throw err;
+    }
+    if ((record.outbox?.length ?? 0) > 0) this.afterWrite();
+    await this.refreshView(id, record);
+    return { decision, state: decision.state, appended, seq: record.seq };
   }
 
   /**

@@ -1,6 +1,7 @@
 import { ErrorCode, HashCheckError } from '@hashcheck/errors';
 import { HashesChanges, HashesRetractionRequested, ReportsAccepted, type EventEnvelope, type HashesChangesData, type HashesRetractionRequestedData, type ReportsAcceptedData } from '@hashcheck/events';
 import type { EventHandler } from '@hashcheck/kafka';
+import { Attr, Step, withSpan } from '@hashcheck/telemetry';
 import { MatchTallies } from '../domain/bulk-check';
 import type { ListEngine } from '../engine/list-engine';
 import type { ReportCheckStore } from '../store/reports';
@@ -20,14 +21,20 @@ export function reportsHandler(engine: ListEngine, checks: ReportCheckStore, ten
     // Matching against a half-loaded index would emit wrong "unmatched" events.
     if (!engine.isReady) throw new HashCheckError(ErrorCode.DEPENDENCY_UNAVAILABLE, 'hash lists not loaded yet', { retriable: true });
     const accepted = event as EventEnvelope<ReportsAcceptedData>;
-    const matches = engine.matchReport(accepted.data.hashes);
-    const fresh = await checks.record(accepted, matches);
-    if (fresh) {
-      notify();
-      const tallies = new MatchTallies();
-      for (const m of matches) tallies.add(m.hashType, [m.listId]);
-      await tenants.recordMatches(PIPELINE_TENANT, 'report', tallies.list());
-    }
+    // List ids and a count only: the report's hashes never go into a span.
+    await withSpan(Step.MATCH, { [Attr.REPORT_ID]: accepted.data.reportId, [Attr.CASE_ID]: accepted.data.caseId }, async (span) => {
+      const matches = engine.matchReport(accepted.data.hashes);
+      span.setAttributes({ [Attr.MATCH_COUNT]: matches.length, [Attr.LIST_IDS]: [...new Set(matches.map((m) => m.listId))].sort() });
+      // Recorded inside the span: reports.matched / unmatched leave the outbox as its children.
+      const fresh = await checks.record(accepted, matches);
+      span.setAttribute(Attr.OUTCOME, !fresh ? 'already-checked' : matches.length > 0 ? 'matched' : 'unmatched');
+      if (fresh) {
+        notify();
+        const tallies = new MatchTallies();
+        for (const m of matches) tallies.add(m.hashType, [m.listId]);
+        await tenants.recordMatches(PIPELINE_TENANT, 'report', tallies.list());
+      }
+    });
   };
 }
 

@@ -4,6 +4,7 @@ import type { Clock } from '../domain/clock';
 import { planNotices, type GroupingPolicy } from '../domain/grouping';
 import { Collections, NoticeState, type ItemDocument, type NoticeDocument, type NoticeItemRecord } from '../store/collections';
 import { Leases } from '../store/leases';
+import { Attr, Step, withOrigins } from '@hashcheck/telemetry';
 
 /** How many waiting items one pass looks at per group; more wait for the next pass. */
 const GROUP_SCAN_LIMIT = 5_000;
@@ -61,8 +62,15 @@ export class NoticeSealer {
     const waiting = (await this.#items.find({ groupKey, noticeId: null }).sort({ receivedAt: 1 }).limit(GROUP_SCAN_LIMIT).toArray()).map((it) => ({ ...it, key: it._id }));
     const written: string[] = [];
     for (const plan of planNotices(groupKey, waiting, now, this.policy)) {
-      if (await this.#insertNotice(plan.noticeId, plan.items, now)) written.push(plan.noticeId);
-      await this.#mark(plan.noticeId, plan.items.map((i) => i._id), now);
+      // Continues the trace of the notice's first report and links the other reports' traces.
+      const first = plan.items[0];
+      const attributes = { [Attr.NOTICE_ID]: plan.noticeId, [Attr.ITEM_COUNT]: plan.items.length, ...(first?.providerId ? { [Attr.PROVIDER_ID]: first.providerId } : {}) };
+      await withOrigins(Step.GROUP_NOTICE, plan.items.map((i) => i.trace), attributes, async (span) => {
+        const inserted = await this.#insertNotice(plan.noticeId, plan.items, now);
+        span.setAttribute(Attr.OUTCOME, inserted ? 'sealed' : 'already-sealed');
+        if (inserted) written.push(plan.noticeId);
+        await this.#mark(plan.noticeId, plan.items.map((i) => i._id), now);
+      });
     }
     return written;
   }
