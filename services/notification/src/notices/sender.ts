@@ -38,6 +38,7 @@ import {
 } from '../store/collections';
 import { Leases, type Lease } from '../store/leases';
 import { failedEntry, sentEntry } from './events';
+import { recordNoticeStep } from '../metrics';
 import { Attr, Step as TraceStep, withOrigins } from '@hashcheck/telemetry';
 
 export interface ProviderLookup {
@@ -459,6 +460,7 @@ export class NoticeSender {
       this.deps.logger.error({ noticeId: notice._id, seq }, 'another holder recorded this step first (a lease outlived); applying theirs');
     }
     if (mine && outbox.length > 0) this.deps.notifyOutbox();
+    if (mine) recordNoticeStep(notice, step, this.deps.clock.now());
     await this.#apply(step);
     await this.#leases.release(lease);
     return mine;
