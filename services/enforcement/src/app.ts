@@ -23,6 +23,7 @@ import { effectsToOutbox } from './events';
 import { FACT_INDEXES, MONITOR_TOPICS, MonitorProjection } from './monitor/projection';
 import { MonitorQueries } from './monitor/queries';
 import { monitorRoutes } from './monitor/routes';
+import { enforcementMetricsPlugin, MeasuredCaseStore } from './metrics';
 import { authPlugin } from './plugins/auth';
 import { retentionPlugin } from './plugins/retention';
 import { timersPlugin } from './plugins/timers';
@@ -30,7 +31,7 @@ import { adminRoutes } from './routes/admin';
 import { noticeRoutes } from './routes/notices';
 import { staffRoutes } from './routes/staff';
 import { EnforcementService, type ProviderDirectory } from './service';
-import { CASE_INDEXES, CASE_LOG, CaseStore } from './store/cases';
+import { CASE_INDEXES, CASE_LOG, type CaseStore } from './store/cases';
 import { KEY_INDEXES, KeyStore } from './store/keys';
 import { ORDER_INDEXES, OrderStore } from './store/orders';
 
@@ -72,7 +73,7 @@ export async function buildApp(config: EnforcementConfig, options: BuildOptions 
   await app.register(providersPlugin, { service: SERVICE });
   const clock = options.clock ?? systemClock;
   const db = app.mongo.db;
-  const cases = new CaseStore(db, effectsToOutbox, () => app.outbox.notify());
+  const cases = new MeasuredCaseStore(db, effectsToOutbox, () => app.outbox.notify());
   const orders = new OrderStore(db);
   const keys = new KeyStore(db);
   const providers: ProviderDirectory = { get: (id) => app.providers.get(id) };
@@ -107,6 +108,7 @@ export async function buildApp(config: EnforcementConfig, options: BuildOptions 
     },
   });
   await app.register(timersPlugin, { service, intervalMs: config.TIMER_POLL_MS });
+  await app.register(enforcementMetricsPlugin, { cases, clock, refreshMs: config.METRICS_REFRESH_MS });
   await app.register(retentionPlugin, { service, intervalMs: config.RETENTION_INTERVAL_MS });
 
   await app.register(authPlugin, { keys, ...(config.ADMIN_API_KEY ? { adminKey: config.ADMIN_API_KEY } : {}) });

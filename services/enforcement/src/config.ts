@@ -20,6 +20,7 @@ export const EnforcementConfigSchema = Type.Object({
   RETENTION_INTERVAL_MS: Type.Integer({ minimum: 0, default: 3_600_000, description: '0 disables the periodic retention job' }),
   ADMIN_API_KEY: Type.Optional(Type.String({ minLength: 32, description: 'bootstrap administrator key: issues provider, hotline and regulator keys' })),
   INSTANCE_ID: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  METRICS_REFRESH_MS: Type.Integer({ minimum: 0, default: 30_000, description: 'how old the open-case and overdue-timer counts may get before a metrics collection recounts them' }),
 });
 
 export type EnforcementConfig = Static<typeof EnforcementConfigSchema>;
