@@ -28,6 +28,11 @@ export const Attr = {
   /** The escalation step's place on the ladder (0 = first step after the notice). */
   STEP_INDEX: 'hashcheck.escalation.step_index',
   OUTCOME: 'hashcheck.outcome',
+  /**
+   * Trace ids of a span's links. Zipkin's span model has no links (its exporter drops them), so
+   * the linked traces are also named here, where the Zipkin UI shows them as a tag.
+   */
+  LINKED_TRACE_IDS: 'hashcheck.link.trace_ids',
   TOPIC: 'messaging.destination.name',
   CONSUMER_GROUP: 'messaging.consumer.group.name',
   PARTITION: 'messaging.destination.partition.id',

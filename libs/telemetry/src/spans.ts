@@ -1,11 +1,17 @@
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Link, type Span } from '@opentelemetry/api';
+import { Attr } from './attributes';
 
 const tracer = () => trace.getTracer('hashcheck');
 
+function withLinkIds(attributes: Attributes, links: readonly Link[]): Attributes {
+  return links.length === 0 ? attributes : { ...attributes, [Attr.LINKED_TRACE_IDS]: links.map((l) => l.context.traceId) };
+}
+
 /** One span around `fn` in `parent`, ended however `fn` ends; a failure is recorded on it. */
 function runSpan<T>(name: string, parent: Context, options: { attributes: Attributes; links?: Link[]; root?: boolean }, fn: (span: Span) => Promise<T> | T): Promise<T> {
+  const attributes = withLinkIds(options.attributes, options.links ?? []);
   return context.with(parent, () =>
-    tracer().startActiveSpan(name, { kind: SpanKind.INTERNAL, ...options }, async (span) => {
+    tracer().startActiveSpan(name, { kind: SpanKind.INTERNAL, ...options, attributes }, async (span) => {
       try {
         return await fn(span);
       } catch (err) {
@@ -50,7 +56,9 @@ export async function withLinkedSpan<T>(
     if (span.isRecording()) {
       const own = span.spanContext().traceId;
       const carriers = (await origins()).filter((o): o is Record<string, string> => o !== undefined && Object.keys(o).length > 0);
-      span.addLinks(linksTo(carriers, why).filter((l) => l.context.traceId !== own));
+      const links = linksTo(carriers, why).filter((l) => l.context.traceId !== own);
+      span.addLinks(links);
+      span.setAttributes(withLinkIds({}, links));
     }
     return fn(span);
   });
