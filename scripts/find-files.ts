@@ -4,8 +4,8 @@ import { join, relative } from 'node:path';
 const ROOTS = ['libs', 'services', 'tools', 'test'];
 const SKIP = new Set(['node_modules', '.git', 'dist', '.cache', 'results']);
 
-/** Files under the workspaces whose names end with `suffix`, sorted, relative to `root`. */
-export function findFiles(root: string, suffix: string): string[] {
+/** Files under the workspaces (or under `dirs`, relative to `root`) whose names end with `suffix`, sorted, relative to `root`. */
+export function findFiles(root: string, suffix: string, dirs: readonly string[] = ROOTS): string[] {
   const out: string[] = [];
   const walk = (dir: string): void => {
     let entries;
@@ -21,6 +21,6 @@ export function findFiles(root: string, suffix: string): string[] {
       else if (e.isFile() && e.name.endsWith(suffix)) out.push(relative(root, p));
     }
   };
-  for (const r of ROOTS) walk(join(root, r));
+  for (const r of dirs) walk(join(root, r));
   return out.sort();
 }
