@@ -1,20 +1,6 @@
+import { buildExactBase, lookupBits } from './base-build';
+import type { ExactBase } from './base-build';
 import { BitSet, growU32 } from './bits';
-import { bucketSort } from './sort';
-
-/** Bucket bits used while sorting: tiny buckets, so the per-bucket comparison sort is trivial. */
-function sortBits(n: number): number {
-  const log = n > 0 ? Math.floor(Math.log2(n)) : 0;
-  return Math.min(24, Math.max(4, log - 1));
-}
-
-/**
- * Bucket bits of the lookup table: 8-16 entries per bucket, i.e. 32-64 bytes of first words, about
- * one cache line, while the offsets table stays small (0.25-0.5 B/entry) and cache-friendly.
- */
-function lookupBits(n: number): number {
-  const log = n > 0 ? Math.floor(Math.log2(n)) : 0;
-  return Math.min(26, Math.max(4, log - 3));
-}
 
 function hashSlot(keys: Uint32Array, off: number, width: number, tbits: number): number {
   // Keys are cryptographic hashes, already uniform; mixing two words still guards against odd inputs.
@@ -24,6 +10,8 @@ function hashSlot(keys: Uint32Array, off: number, width: number, tbits: number):
 
 /** Queries per group of `lookupMany`: enough independent cache misses in flight to fill the core's miss buffers. */
 const GROUP = 16;
+/** Entries copied between two pauses of an asynchronous snapshot (a few milliseconds of work). */
+const SLICE_MASK = (1 << 16) - 1;
 
 /**
  * Exact-match index over fixed-width keys (`width` 32-bit words), each entry carrying a 32-bit ref.
@@ -78,30 +66,18 @@ export class ExactIndex {
    * both are sorted in place; `keys` is released once split). Drops the delta.
    */
   load(keys: Uint32Array, refs: Uint32Array, n: number): void {
-    const w = this.width;
-    const r = refs.length === n ? refs : refs.slice(0, n);
-    bucketSort(keys, r, w, n, sortBits(n));
-    const k0 = new Uint32Array(n);
-    const tail = new Uint32Array(n * w);
-    for (let i = 0, p = 0, q = 0; i < n; i++) {
-      k0[i] = keys[p++] as number;
-      for (let k = 1; k < w; k++) tail[q++] = keys[p++] as number;
-      tail[q++] = r[i] as number;
-    }
-    const bits = lookupBits(n);
-    const starts = new Uint32Array((1 << bits) + 1);
-    const shift = 32 - bits;
-    for (let i = 0; i < n; i++) {
-      const b = ((k0[i] as number) >>> shift) + 1;
-      starts[b] = (starts[b] as number) + 1;
-    }
-    for (let b = 1; b < starts.length; b++) starts[b] = (starts[b] as number) + (starts[b - 1] as number);
-    this.k0 = k0;
-    this.tail = tail;
-    this.n = n;
-    this.starts = starts;
-    this.shift = shift;
-    this.dead = new BitSet(n);
+    this.install(buildExactBase(keys, refs, this.width, n));
+  }
+
+  /** Swaps in a base built by `buildExactBase` (here or in a worker thread); drops the delta and tombstones. */
+  install(base: ExactBase): void {
+    if (base.width !== this.width) throw new RangeError(`base of width ${base.width} for an index of width ${this.width}`);
+    this.k0 = base.k0;
+    this.tail = base.tail;
+    this.n = base.n;
+    this.starts = base.starts;
+    this.shift = base.shift;
+    this.dead = new BitSet(base.n);
     this.deadCount = 0;
     this.dKeys = new Uint32Array(0);
     this.dRefs = new Uint32Array(0);
@@ -391,6 +367,12 @@ export class ExactIndex {
    * ref fails `keep`, mapping refs through `mapRef` when given. O(n); holds old and new arrays at once.
    */
   compact(keep?: (ref: number) => boolean, mapRef?: (ref: number) => number): void {
+    const { keys, refs, n } = this.snapshot(keep, mapRef);
+    this.load(keys, refs, n);
+  }
+
+  /** The live entries (minus refs failing `keep`) packed into fresh arrays: the input of a rebuild. */
+  snapshot(keep?: (ref: number) => boolean, mapRef?: (ref: number) => number): { keys: Uint32Array; refs: Uint32Array; n: number } {
     const w = this.width;
     let live = 0;
     this.forEach((_k, _o, ref) => {
@@ -405,6 +387,47 @@ export class ExactIndex {
       refs[j] = mapRef === undefined ? ref : mapRef(ref);
       j++;
     });
-    this.load(keys, refs, live);
+    return { keys, refs, n: live };
+  }
+
+  /**
+   * `snapshot` for a rebuild that must not stop the event loop: after `prefix.n` entries copied from
+   * `prefix` (new entries of a bulk load), the live entries are copied in slices, awaiting `pause`
+   * between them. The caller guarantees that no entry changes until it resolves (HashIndex marks
+   * itself busy). The arrays may be longer than `n` (room for entries that turned out dead).
+   */
+  async snapshotAsync(keep: ((ref: number) => boolean) | undefined, pause: () => Promise<void>, prefix?: { keys: Uint32Array; refs: Uint32Array; n: number }): Promise<{ keys: Uint32Array; refs: Uint32Array; n: number }> {
+    const w = this.width;
+    const pn = prefix?.n ?? 0;
+    const cap = pn + this.n + this.dCount;
+    const keys = new Uint32Array(cap * w);
+    const refs = new Uint32Array(cap);
+    if (prefix !== undefined) {
+      keys.set(prefix.keys.subarray(0, pn * w));
+      refs.set(prefix.refs.subarray(0, pn));
+    }
+    let j = pn;
+    const { k0, tail, n, dead, deadCount } = this;
+    for (let i = 0; i < n; i++) {
+      if ((i & SLICE_MASK) === SLICE_MASK) await pause();
+      if (deadCount > 0 && dead.has(i)) continue;
+      const t = i * w;
+      const ref = tail[t + w - 1] as number;
+      if (keep !== undefined && !keep(ref)) continue;
+      const o = j * w;
+      keys[o] = k0[i] as number;
+      for (let k = 1; k < w; k++) keys[o + k] = tail[t + k - 1] as number;
+      refs[j++] = ref;
+    }
+    const { dKeys, dRefs, dCount, dDead, dDeadCount } = this;
+    for (let i = 0; i < dCount; i++) {
+      if ((i & SLICE_MASK) === SLICE_MASK) await pause();
+      if (dDeadCount > 0 && dDead.has(i)) continue;
+      const ref = dRefs[i] as number;
+      if (keep !== undefined && !keep(ref)) continue;
+      for (let k = 0; k < w; k++) keys[j * w + k] = dKeys[i * w + k] as number;
+      refs[j++] = ref;
+    }
+    return { keys, refs, n: j };
   }
 }

@@ -9,3 +9,5 @@ export { encodeChunk, decodeChunk, chunkHashWords, ChunkBuilder, ChunkCodecError
 export type { HashChunk, ChunkOp } from './chunk-codec';
 export { ChunkCipher, ChunkCipherError } from './chunk-cipher';
 export type { ChunkCipherOptions } from './chunk-cipher';
+export { InlineBuilder, WorkerBuilder } from './base-builder';
+export type { BaseBuilder, WorkerBuilderOptions } from './base-builder';

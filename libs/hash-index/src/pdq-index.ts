@@ -1,11 +1,9 @@
 import { BitSet, growI32, growU32 } from './bits';
 import { MAX_PDQ_THRESHOLD } from './hash-types';
+import { buildPdqBase, PDQ_BUCKETS as BUCKETS, PDQ_REC as REC, PDQ_SUBS as SUBS, PDQ_WORDS as WORDS, pdqSub as sub } from './base-build';
+import type { PdqBase } from './base-build';
 
-const WORDS = 8; // 256 bits
-const SUBS = 16; // 16-bit substrings
-const BUCKETS = 1 << 16;
 const MAX_RADIUS = 3; // enough for thresholds up to 63, see RADII
-const REC = 4; // ints per base record: entry id + 3 inline hash words
 
 /** All 16-bit masks with popcount <= r, for r = 0..MAX_RADIUS. */
 const MASKS: Uint16Array[] = [];
@@ -59,11 +57,6 @@ function pc3(a: number, b: number, c: number): number {
 
 type Words = Uint32Array | Int32Array;
 
-function sub(words: Words, off: number, j: number): number {
-  const w = words[off + (j >>> 1)] as number;
-  return j & 1 ? w & 0xffff : (w >>> 16) & 0xffff;
-}
-
 /** Hamming distance between two 256-bit hashes stored as 8 words each. */
 export function hamming256(a: Words, ao: number, b: Words, bo: number): number {
   let d = 0;
@@ -115,43 +108,18 @@ export class PdqIndex {
 
   /** Replaces the content with `n` hashes (8 words each) and refs; takes ownership of exactly sized arrays. */
   load(hashes: Uint32Array | Int32Array, refs: Uint32Array, n: number): void {
-    const src = hashes.length === n * WORDS ? hashes : hashes.slice(0, n * WORDS);
-    const h = src instanceof Int32Array ? src : new Int32Array(src.buffer, src.byteOffset, src.length);
-    const r = refs.length === n ? refs : refs.slice(0, n);
-    this.hashes = h;
-    this.refs = r;
-    this.n = n;
-    this.dead = new BitSet(n);
+    this.install(buildPdqBase(hashes, refs, n));
+  }
+
+  /** Swaps in a base built by `buildPdqBase` (here or in a worker thread); drops the delta and tombstones. */
+  install(base: PdqBase): void {
+    this.hashes = base.hashes;
+    this.refs = base.refs;
+    this.n = base.n;
+    this.offsets = base.offsets;
+    this.records = base.records;
+    this.dead = new BitSet(base.n);
     this.deadCount = 0;
-    this.offsets = [];
-    this.records = [];
-    if (n > 0) {
-      const cursor = new Int32Array(BUCKETS);
-      for (let j = 0; j < SUBS; j++) {
-        const offsets = new Int32Array(BUCKETS + 1);
-        const records = new Int32Array(n * REC);
-        for (let id = 0; id < n; id++) { const k = sub(h, id * WORDS, j) + 1; offsets[k] = (offsets[k] as number) + 1; }
-        for (let b = 0; b < BUCKETS; b++) offsets[b + 1] = (offsets[b + 1] as number) + (offsets[b] as number);
-        cursor.set(offsets.subarray(0, BUCKETS));
-        const w = j >>> 1;
-        const wa = (w + 1) & 7;
-        const wb = (w + 2) & 7;
-        const wc = (w + 3) & 7;
-        for (let id = 0; id < n; id++) {
-          const o = id * WORDS;
-          const b = sub(h, o, j);
-          const c = cursor[b] as number;
-          cursor[b] = c + 1;
-          const p = c * REC;
-          records[p] = id;
-          records[p + 1] = h[o + wa] as number;
-          records[p + 2] = h[o + wb] as number;
-          records[p + 3] = h[o + wc] as number;
-        }
-        this.offsets.push(offsets);
-        this.records.push(records);
-      }
-    }
     this.dHashes = new Int32Array(0);
     this.dRefs = new Uint32Array(0);
     this.dCount = 0;
@@ -363,6 +331,12 @@ export class PdqIndex {
 
   /** Rebuilds the base from live entries, dropping refs failing `keep`, mapping refs through `mapRef`. */
   compact(keep?: (ref: number) => boolean, mapRef?: (ref: number) => number): void {
+    const { hashes, refs, n } = this.snapshot(keep, mapRef);
+    this.load(hashes, refs, n);
+  }
+
+  /** The live entries (minus refs failing `keep`) packed into fresh arrays: the input of a rebuild. */
+  snapshot(keep?: (ref: number) => boolean, mapRef?: (ref: number) => number): { hashes: Int32Array; refs: Uint32Array; n: number } {
     let live = 0;
     this.forEach((_h, _o, ref) => {
       if (keep === undefined || keep(ref)) live++;
@@ -372,11 +346,42 @@ export class PdqIndex {
     let j = 0;
     this.forEach((src, off, ref) => {
       if (keep !== undefined && !keep(ref)) return;
-      for (let k = 0; k < WORDS; k++) hashes[j * WORDS + k] = src[off + k] as number;
+      hashes.set(src.subarray(off, off + WORDS), j * WORDS);
       refs[j] = mapRef === undefined ? ref : mapRef(ref);
       j++;
     });
-    this.load(hashes, refs, live);
+    return { hashes, refs, n: live };
+  }
+
+  /** As ExactIndex.snapshotAsync: live entries after `prefix`, copied in slices with `pause` between. */
+  async snapshotAsync(keep: ((ref: number) => boolean) | undefined, pause: () => Promise<void>, prefix?: { keys: Uint32Array | Int32Array; refs: Uint32Array; n: number }): Promise<{ hashes: Int32Array; refs: Uint32Array; n: number }> {
+    const pn = prefix?.n ?? 0;
+    const cap = pn + this.n + this.dCount;
+    const hashes = new Int32Array(cap * WORDS);
+    const refs = new Uint32Array(cap);
+    if (prefix !== undefined) {
+      const k = prefix.keys;
+      hashes.set(k instanceof Int32Array ? k.subarray(0, pn * WORDS) : new Int32Array(k.buffer, k.byteOffset, pn * WORDS));
+      refs.set(prefix.refs.subarray(0, pn));
+    }
+    let j = pn;
+    const parts: [Int32Array, Uint32Array, number, BitSet, number][] = [
+      [this.hashes, this.refs, this.n, this.dead, this.deadCount],
+      [this.dHashes, this.dRefs, this.dCount, this.dDead, this.dDeadCount],
+    ];
+    for (const [H, R, n, dead, deadCount] of parts) {
+      for (let i = 0; i < n; i++) {
+        if ((i & 0xffff) === 0xffff) await pause();
+        if (deadCount > 0 && dead.has(i)) continue;
+        const ref = R[i] as number;
+        if (keep !== undefined && !keep(ref)) continue;
+        const o = j * WORDS;
+        const p = i * WORDS;
+        for (let k = 0; k < WORDS; k++) hashes[o + k] = H[p + k] as number;
+        refs[j++] = ref;
+      }
+    }
+    return { hashes, refs, n: j };
   }
 
   /** Linear scan with the same semantics as `search` (the correctness and speed baseline). */

@@ -9,6 +9,7 @@ import type { HashCheckConfig } from './config';
 import { changesHandler, reportsHandler, retractionsHandler } from './consumers/handlers';
 import { parseBootstrapKeys, parseListSecrets } from './domain/api-keys';
 import { ListEngine } from './engine/list-engine';
+import { PROBING_INDEXES, ProbingMonitor } from './engine/probing-monitor';
 import { hashCheckMetricsPlugin, MeasuredReportCheckStore } from './metrics';
 import { authPlugin } from './plugins/auth';
 import { checkRoutes } from './routes/check';
@@ -45,7 +46,7 @@ export async function buildApp(config: HashCheckConfig, options: BuildOptions = 
     service: SERVICE,
     description: 'Holds the hash lists in memory, answers the HashCheck APIs (bulk and EOKM-compatible check, list and tenant management) and matches accepted reports.',
     config,
-    indexes: [...LIST_INDEXES, ...TENANT_INDEXES, ...REPORT_INDEXES, ...RETRACTION_INDEXES],
+    indexes: [...LIST_INDEXES, ...TENANT_INDEXES, ...REPORT_INDEXES, ...RETRACTION_INDEXES, ...PROBING_INDEXES],
     outboxCollections: [Collections.LISTS, Collections.REPORT_CHECKS],
     ...(options.logger ? { logger: options.logger } : {}),
   });
@@ -55,6 +56,13 @@ export async function buildApp(config: HashCheckConfig, options: BuildOptions = 
   const checks = new MeasuredReportCheckStore(app.mongo.db);
   const retractions = new RetractionStore(app.mongo.db);
   const engine = new ListEngine(lists, app.log);
+  const probing = new ProbingMonitor(app.mongo.db, app.log, (id) => engine.thresholdOf(id), config.PROBING_MAX_PER_REQUEST, {
+    windowMs: config.PROBING_WINDOW_MS,
+    sweepMinQueries: config.PROBING_SWEEP_MIN_QUERIES,
+    nearDistance: config.PROBING_NEAR_DISTANCE,
+    boundaryMinMatches: config.PROBING_BOUNDARY_MIN_MATCHES,
+    cooldownMs: config.PROBING_WINDOW_MS,
+  });
   app.decorate('hashCheck', { engine, lists, tenants, checks, retractions });
   app.readiness.add('hash-index', () => (engine.isReady ? { ok: true } : { ok: false, error: 'hash lists loading' }));
 
@@ -89,6 +97,12 @@ export async function buildApp(config: HashCheckConfig, options: BuildOptions = 
     }
   });
   // preClose: before the database client closes (onClose order follows registration).
+  app.addHook('onClose', async () => {
+    await engine.close();
+  });
+  app.addHook('preClose', async () => {
+    await probing.flush();
+  });
   app.addHook('preClose', async () => {
     for (const t of timers) clearInterval(t);
     await tenants.flushUsage().catch((err: unknown) => app.log.error({ err }, 'usage counters not written on close'));
@@ -103,9 +117,9 @@ export async function buildApp(config: HashCheckConfig, options: BuildOptions = 
 
   await app.register(hashCheckMetricsPlugin, { engine });
   await app.register(authPlugin, { tenants, bootstrap, defaultRateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE });
-  await app.register(checkRoutes, { engine, tenants, maxItems: config.CHECK_MAX_ITEMS, bodyLimit: config.CHECK_BODY_LIMIT_BYTES });
+  await app.register(checkRoutes, { engine, tenants, probing, maxItems: config.CHECK_MAX_ITEMS, bodyLimit: config.CHECK_BODY_LIMIT_BYTES });
   await app.register(listRoutes, { store: lists, engine, chunkSize: config.IMPORT_CHUNK_SIZE, maxImportBytes: config.IMPORT_MAX_BYTES, maxChangeItems: config.CHECK_MAX_ITEMS, notify });
-  await app.register(tenantRoutes, { tenants, engine });
+  await app.register(tenantRoutes, { tenants, engine, probing });
   await app.register(retractionRoutes, { retractions, store: lists, engine, checks, chunkSize: config.IMPORT_CHUNK_SIZE, notify });
   return app;
 }

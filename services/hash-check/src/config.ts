@@ -20,6 +20,11 @@ export const HashCheckConfigSchema = Type.Object({
   LIST_POLL_MS: Type.Integer({ minimum: 100, default: 30_000, description: 'safety-net poll of the list collection, in case a change event is late' }),
   COMPACT_CHECK_MS: Type.Integer({ minimum: 100, default: 5_000, description: 'how often the index checks whether deltas and tombstones should be folded in' }),
   RESEAL_INTERVAL_MS: Type.Integer({ minimum: 0, default: 60_000, description: 'background re-encryption of chunks sealed with an older key (0 = off)' }),
+  PROBING_WINDOW_MS: Type.Integer({ minimum: 1000, default: 600_000, description: 'probing detector: sliding window per tenant' }),
+  PROBING_SWEEP_MIN_QUERIES: Type.Integer({ minimum: 2, default: 50, description: 'probing detector: near-duplicate PDQ queries of one tenant within the window that raise the signal' }),
+  PROBING_NEAR_DISTANCE: Type.Integer({ minimum: 1, maximum: 128, default: 48, description: 'probing detector: Hamming distance up to which two PDQ queries of a tenant are near-duplicates' }),
+  PROBING_BOUNDARY_MIN_MATCHES: Type.Integer({ minimum: 2, default: 20, description: 'probing detector: PDQ matches within 4 bits inside the threshold, within the window, that raise the signal' }),
+  PROBING_MAX_PER_REQUEST: Type.Integer({ minimum: 0, default: 256, description: 'probing detector: PDQ items of one request it looks at (0 = off)' }),
   AUTH_CACHE_MS: Type.Integer({ minimum: 0, default: 5_000, description: 'how long a verified API key is cached; revocation reaches other instances within this time' }),
 });
 

@@ -1,6 +1,6 @@
 import type { HashesValue } from '@hashcheck/events';
-import { HashIndex, HASH_TYPES } from '@hashcheck/hash-index';
-import type { HashChunk, HashMatch, HashType, IndexStats } from '@hashcheck/hash-index';
+import { HashIndex, HASH_TYPES, WorkerBuilder } from '@hashcheck/hash-index';
+import type { BaseBuilder, HashChunk, HashMatch, HashType, IndexStats } from '@hashcheck/hash-index';
 import type { PublicMatch } from '../domain/bulk-check';
 import type { ListDoc, ListStore } from '../store/lists';
 
@@ -47,11 +47,25 @@ export class ListEngine {
   private generation = 0;
   private chain: Promise<unknown> = Promise.resolve();
   private ready = false;
+  /**
+   * Builds new bases (compaction, a new generation of a list) in a worker thread: checks go on
+   * being answered from the old base meanwhile. Every change of the index's entries runs in
+   * `serial`, so none happens while a base is being rebuilt (the index refuses that).
+   */
+  private readonly builder: BaseBuilder;
 
   constructor(
     private readonly store: ListStore,
     private readonly log: EngineLogger,
-  ) {}
+    builder?: BaseBuilder,
+  ) {
+    this.builder = builder ?? new WorkerBuilder({ onFallback: (err) => log.warn({ err }, 'index build worker unavailable: rebuilding bases on the event loop') });
+  }
+
+  /** Stops the build worker (on shutdown). */
+  close(): Promise<void> {
+    return this.builder.close();
+  }
 
   get isReady(): boolean {
     return this.ready;
@@ -84,7 +98,7 @@ export class ListEngine {
       }
       for await (const { releaseId, chunk } of this.store.readBaseChunks([...keyOfBase.keys()])) loader.addChunk(chunk, keyOfBase.get(releaseId) as string);
       const readMs = Math.round(performance.now() - started);
-      loader.commit();
+      await loader.commitAsync(this.builder);
       const indexMs = Math.round(performance.now() - started) - readMs;
       const deltas = await this.store.readDeltaChunks(lists.flatMap((l) => l.patches));
       for (const doc of lists) {
@@ -93,7 +107,7 @@ export class ListEngine {
         cur.patches = [...doc.patches];
         this.index.setListEnabled(cur.key, doc.status === 'active');
       }
-      if (this.index.needsCompaction()) this.index.compact();
+      if (this.index.needsCompaction()) await this.index.compactAsync(this.builder);
       this.ready = true;
       const stats = this.index.stats();
       const entries = HASH_TYPES.reduce((a, t) => a + stats.types[t].entries, 0);
@@ -143,7 +157,7 @@ export class ListEngine {
           const base = await this.store.releases.findOne({ _id: doc.base }, { projection: { counts: 1 } });
           if (base) for (const t of HASH_TYPES) loader.reserve(t, base.counts.add[t]);
           for await (const { chunk } of this.store.readBaseChunks([doc.base])) loader.addChunk(chunk, key);
-          loader.commit();
+          await loader.commitAsync(this.builder);
         }
         await this.applyReleases(key, doc.patches);
         // The swap: no await between enabling the new generation and removing the old one.
@@ -216,12 +230,16 @@ export class ListEngine {
     return out;
   }
 
-  compactIfNeeded(): boolean {
-    if (!this.index.needsCompaction()) return false;
-    const started = performance.now();
-    this.index.compact();
-    this.log.info({ ms: Math.round(performance.now() - started) }, 'index compacted');
-    return true;
+  /** Folds deltas and tombstones into new bases when worth it, off the event loop; serialised with changes. */
+  compactIfNeeded(): Promise<boolean> {
+    if (!this.index.needsCompaction()) return Promise.resolve(false);
+    return this.serial(async () => {
+      if (!this.index.needsCompaction()) return false;
+      const started = performance.now();
+      await this.index.compactAsync(this.builder);
+      this.log.info({ ms: Math.round(performance.now() - started) }, 'index compacted');
+      return true;
+    });
   }
 
   state(): { ready: boolean; lists: { id: string; revision: number; status: string; entries: Record<HashType, number> }[]; index: IndexStats } {
@@ -235,6 +253,12 @@ export class ListEngine {
   entriesOf(listId: string): Record<HashType, number> | undefined {
     const cur = this.loaded.get(listId);
     return cur ? this.index.getList(cur.key)?.entries : undefined;
+  }
+
+  /** The PDQ threshold of a loaded list. */
+  thresholdOf(listId: string): number | undefined {
+    const cur = this.loaded.get(listId);
+    return cur ? this.index.getList(cur.key)?.threshold : undefined;
   }
 
   revisionOf(listId: string): number | undefined {

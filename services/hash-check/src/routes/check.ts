@@ -5,6 +5,7 @@ import type { HashType } from '@hashcheck/hash-index';
 import { bulkCheck, MatchTallies } from '../domain/bulk-check';
 import { CheckCode } from '../domain/codes';
 import type { ListEngine } from '../engine/list-engine';
+import type { PdqObservation, ProbingMonitor } from '../engine/probing-monitor';
 import { CheckApi, recordChecks } from '../metrics';
 import type { TenantStore } from '../store/tenants';
 import { CheckRequest, CheckResponse, ErrorBody, HashTypeSchema } from './schemas';
@@ -13,6 +14,7 @@ import { Type } from '@hashcheck/config';
 export interface CheckRoutesOptions {
   engine: ListEngine;
   tenants: TenantStore;
+  probing?: ProbingMonitor;
   maxItems: number;
   bodyLimit: number;
 }
@@ -41,10 +43,18 @@ export async function checkRoutes(app: FastifyInstance, opts: CheckRoutesOptions
       },
     },
     async (request, reply) => {
-      const outcome = bulkCheck(request.body, opts.maxItems, (t, h) => engine.match(t, h));
+      // The first PDQ items (bounded) also go to the probing detector, with what they matched.
+      const pdq: PdqObservation[] = [];
+      const maxPdq = opts.probing?.maxPerRequest ?? 0;
+      const outcome = bulkCheck(request.body, opts.maxItems, (t, h) => {
+        const m = engine.match(t, h);
+        if (t === 'pdq' && m !== undefined && pdq.length < maxPdq) pdq.push({ hash: h, matches: m });
+        return m;
+      });
       const tenantId = request.principal?.tenantId as string;
       const queries = outcome.items - outcome.invalid;
       tenants.count(tenantId, { queries, matches: outcome.matchedItems, invalid: outcome.invalid, byType: outcome.byType });
+      if (pdq.length > 0) opts.probing?.observe(tenantId, 'bulk', pdq);
       recordChecks(tenantId, CheckApi.BULK, { queries, matches: outcome.matchedItems, invalid: outcome.invalid }, outcome.matched);
       await tenants.recordMatches(tenantId, 'bulk', outcome.matched);
       return reply.type('application/json; charset=utf-8').send(outcome.body);
@@ -83,6 +93,7 @@ export async function checkRoutes(app: FastifyInstance, opts: CheckRoutesOptions
         const byType = { md5: 0, sha1: 0, sha256: 0, pdq: 0 };
         byType[type as HashType] = 1;
         tenants.count(tenantId, { queries: 1, matches: matches.length > 0 ? 1 : 0, invalid: 0, byType });
+        if (type === 'pdq' && (opts.probing?.maxPerRequest ?? 0) > 0) opts.probing?.observe(tenantId, 'eokm', [{ hash, matches }]);
         recordChecks(tenantId, CheckApi.EOKM, { queries: 1, matches: matches.length > 0 ? 1 : 0, invalid: 0 }, tallies.list());
         await tenants.recordMatches(tenantId, 'eokm', tallies.list());
         return reply.type('text/plain; charset=utf-8').send(matches.length > 0 ? 'true' : 'false');

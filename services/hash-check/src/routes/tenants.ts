@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@hashcheck/config';
 import { SCOPES, type Scope } from '../domain/api-keys';
 import type { ListEngine } from '../engine/list-engine';
+import type { ProbingMonitor } from '../engine/probing-monitor';
 import type { ApiKeyDoc, TenantDoc, TenantStore, UsageDoc } from '../store/tenants';
 import { Counts, errorResponses } from './schemas';
 
@@ -70,7 +71,7 @@ function usageView(u: UsageDoc): Static<typeof UsageView> {
 }
 
 /** Tenant and key management (admin), the match audit, the caller's own usage, and the engine status. */
-export async function tenantRoutes(app: FastifyInstance, opts: { tenants: TenantStore; engine: ListEngine }): Promise<void> {
+export async function tenantRoutes(app: FastifyInstance, opts: { tenants: TenantStore; engine: ListEngine; probing?: ProbingMonitor }): Promise<void> {
   const { tenants } = opts;
   const by = (p: { tenantId: string; keyId: string } | undefined): string => (p ? `${p.tenantId}/${p.keyId}` : 'unknown');
   const tags = ['tenants'];
@@ -190,6 +191,28 @@ export async function tenantRoutes(app: FastifyInstance, opts: { tenants: Tenant
       const q = request.query;
       const docs = await tenants.auditOf({ tenantId: q.tenant, from: q.from ? new Date(q.from) : undefined, to: q.to ? new Date(q.to) : undefined }, q.limit === undefined ? 1000 : Number(q.limit));
       return { matches: docs.map((d) => ({ tenantId: d.tenantId, at: d.at.toISOString(), hashType: d.hashType, listId: d.listId, channel: d.channel, count: d.count ?? 1 })) };
+    },
+  );
+
+  app.get<{ Querystring: { tenant?: string; limit?: string } }>(
+    '/v1/audit/probing',
+    {
+      onRequest: app.guard('admin'),
+      schema: {
+        summary: 'Probing signals: tenants whose checks looked like probing the lists (newest first)',
+        tags: ['audit'],
+        security,
+        querystring: Type.Object({ tenant: Type.Optional(TenantId), limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,3}$', description: '1-9999, default 100' })) }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({ signals: Type.Array(Type.Object({ tenantId: Type.String(), at: Type.String(), reason: Type.String(), count: Type.Integer(), windowMs: Type.Integer(), minDistance: Type.Integer(), channel: Type.String() })) }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const docs = opts.probing ? await opts.probing.recent({ tenantId: q.tenant }, q.limit === undefined ? 100 : Number(q.limit)) : [];
+      return { signals: docs.map((d) => ({ tenantId: d.tenantId, at: d.at.toISOString(), reason: d.reason, count: d.count, windowMs: d.windowMs, minDistance: d.minDistance, channel: d.channel })) };
     },
   );
 

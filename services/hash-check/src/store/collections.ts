@@ -6,6 +6,7 @@ export const Collections = {
   API_KEYS: 'api_keys',
   USAGE: 'usage',
   AUDIT: 'audit_matches',
+  AUDIT_PROBING: 'audit_probing',
   REPORT_CHECKS: 'report_checks',
   RETRACTIONS: 'retraction_requests',
 } as const;
