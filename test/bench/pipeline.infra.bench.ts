@@ -11,7 +11,8 @@
  * latency at half of that maximum, offered at a steady rate. No timing is asserted.
  *
  *   KAFKA_BROKERS=... MONGODB_URI=... npx tsx test/bench/pipeline.infra.bench.ts
- *   BENCH_REPORTS (default 3000), BENCH_RAW_MESSAGES (default 20000), BENCH_RATE_SECONDS (default 8)
+ *   BENCH_REPORTS (default 3000: the largest burst; it is sized to ~1 min at the warm-up's rate),
+ *   BENCH_RAW_MESSAGES (default 20000), BENCH_RATE_SECONDS (default 8)
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
@@ -137,7 +138,7 @@ async function rawBaseline(): Promise<{ max: Burst; half: Steady }> {
   return { max, half };
 }
 
-async function pipeline(): Promise<{ max: Burst; half: Steady; endsAt: string }> {
+async function pipeline(): Promise<{ max: Burst; half: Steady; endsAt: string; n: number }> {
   const iso = isolation();
   const env = { brokers: brokers!, mongoUri: mongoUri! };
   const { app, config } = await bootIntake(env, iso, { OUTBOX_POLL_MS: '2000', INTAKE_CONSUMER_CONCURRENCY: process.env.BENCH_INTAKE_CONCURRENCY ?? '3' });
@@ -176,15 +177,21 @@ async function pipeline(): Promise<{ max: Burst; half: Steady; endsAt: string }>
       const e = submitted({ reportId: `bench:${i}`, source: 'bench', url: `https://img${i % 50}.bench.example/p/${i}.jpg`, hashes: { md5: hashOf(i) } });
       return { key: e.subject, value: JSON.stringify(e) };
     };
-    await burst(producer, input, seen, Array.from({ length: 200 }, (_, i) => make(-1 - i)), 60_000); // warm-up
-    process.stderr.write('pipeline: warm-up done\n');
-    const max = await burst(producer, input, seen, Array.from({ length: REPORTS }, (_, i) => make(i)), 180_000);
-    process.stderr.write(`pipeline: burst ${max.received}/${REPORTS} at ${max.perSecond.toFixed(0)}/s\n`);
-    const half = await steady(producer, input, seen, (i) => make(REPORTS + i), Math.max(1, Math.round(max.perSecond / 2)), 120_000);
+    const warm = await burst(producer, input, seen, Array.from({ length: 200 }, (_, i) => make(-1 - i)), 120_000); // warm-up
+    // About a minute of work at the warm-up's rate (at least 300, at most BENCH_REPORTS): a burst the
+    // pipeline cannot finish within the timeout would leave a backlog that the latency phase then
+    // measures instead of the latency.
+    const n = Math.min(REPORTS, Math.max(300, Math.round(warm.perSecond * 60)));
+    process.stderr.write(`pipeline: warm-up done (${warm.perSecond.toFixed(0)}/s); burst of ${n}\n`);
+    const burstItems = Array.from({ length: n }, (_, i) => make(i));
+    const max = await burst(producer, input, seen, burstItems, 240_000);
+    process.stderr.write(`pipeline: burst ${max.received}/${n} at ${max.perSecond.toFixed(0)}/s\n`);
+    if (!(await waitCount(seen, burstItems.map((m) => m.key), 240_000))) process.stderr.write('pipeline: burst backlog not cleared; the latency phase includes it\n');
+    const half = await steady(producer, input, seen, (i) => make(n + i), Math.max(1, Math.round(max.perSecond / 2)), 120_000);
     process.stderr.write(`pipeline: steady ${half.received}/${half.offered} at ${half.rate}/s\n`);
     await consumer.disconnect();
     await producer.disconnect();
-    return { max, half, endsAt };
+    return { max, half, endsAt, n };
   } finally {
     // A service that does not stop within 30 s must not keep the benchmark from reporting.
     await Promise.race([Promise.all([app.close(), hashCheck?.close()]), new Promise((r) => setTimeout(r, 30_000).unref())]);
@@ -200,7 +207,7 @@ const raw = await rawBaseline();
 console.log(`raw kafkajs      max ${raw.max.perSecond.toFixed(0)} msg/s (${raw.max.received}/${RAW}); at ${raw.half.rate}/s: p50 ${raw.half.p50.toFixed(1)} ms, p99 ${raw.half.p99.toFixed(1)} ms (${raw.half.received}/${raw.half.offered})`);
 const p = await pipeline();
 const stage = `reports.submitted -> ${p.endsAt.replace(/^hashcheck\./, '').replace(/\.v1$/, '')}`;
-console.log(`pipeline (${stage}) max ${p.max.perSecond.toFixed(0)} reports/s (${p.max.received}/${REPORTS}); at ${p.half.rate}/s: p50 ${p.half.p50.toFixed(1)} ms, p99 ${p.half.p99.toFixed(1)} ms (${p.half.received}/${p.half.offered})`);
+console.log(`pipeline (${stage}) max ${p.max.perSecond.toFixed(0)} reports/s (${p.max.received}/${p.n}); at ${p.half.rate}/s: p50 ${p.half.p50.toFixed(1)} ms, p99 ${p.half.p99.toFixed(1)} ms (${p.half.received}/${p.half.offered})`);
 if (p.endsAt !== Topics.reportsMatched) console.log('NOTE: measured to reports.accepted only (BENCH_TO=accepted): intake alone, without hash-check.');
 const ratio = p.max.perSecond / raw.max.perSecond;
 console.log(`pipeline / raw throughput: ${(ratio * 100).toFixed(1)} % (target >= 50 %); pipeline p99 at half load ${p.half.p99.toFixed(0)} ms (target < 250 ms)`);

@@ -33,8 +33,35 @@ export interface OutboxRelayOptions {
   /** How often every collection is swept for pending entries (crash leftovers, other instances' writes). */
   intervalMs?: number;
   batchSize?: number;
+  /**
+   * Database requests in flight at once while reading hinted documents and removing published
+   * entries (default 4). Bounded because FerretDB 1.24 deadlocks past 100 connections per
+   * database: each `update` statement holds a SQLite connection for its read until the whole
+   * command ends and takes one more for its write, so the old 100-statement bulkWrite (or 100
+   * concurrent requests beside other traffic) left every request on the database waiting forever.
+   * Measured (libs/mongo/bench/outbox-relay.infra.bench.ts, beside another writer): 1 in flight
+   * 23 entries/s, 4: 51, 8: 74 (load average 33); the other writer lost share as the relay gained it.
+   */
+  concurrency?: number;
   onPublished?: (count: number) => void;
 }
+
+/** `fn` over `items` with at most `limit` calls in flight; results in input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return out;
+}
+
+/** Longest pause between two sweeps that find nothing (crash leftovers of another instance wait at most this). */
+const MAX_SWEEP_MS = 30_000;
 
 /** The document a write just gave pending entries: the relay fetches it by `_id` instead of sweeping. */
 export interface OutboxHint {
@@ -49,7 +76,7 @@ export interface OutboxHint {
  * Two ways to find pending entries: a writer's hint (`notify({ collection, id })`), fetched by
  * `_id`, and a periodic sweep of every collection. FerretDB 1.24 (SQLite) pushes down only `_id`
  * equality, so a sweep is a scan of the whole collection: hints keep the hot path O(written), the
- * sweep (every `intervalMs`) keeps crash recovery.
+ * sweep (every `intervalMs`, less often while it finds nothing: see #pass) keeps crash recovery.
  */
 export class OutboxRelay {
   #timer: NodeJS.Timeout | undefined;
@@ -58,8 +85,15 @@ export class OutboxRelay {
   #stopped = true;
   #hints = new Map<string, Map<string, unknown>>();
   #nextSweep = 0;
+  #sweepDelay = 0;
+  /** notify() calls without a hint so far: one made during a sweep asks for another sweep. */
+  #sweepAsked = 0;
 
   constructor(private readonly options: OutboxRelayOptions) {}
+
+  get #concurrency(): number {
+    return Math.max(1, this.options.concurrency ?? 4);
+  }
 
   start(): void {
     this.#stopped = false;
@@ -77,6 +111,8 @@ export class OutboxRelay {
       ids.set(`${typeof hint.id}:${String(hint.id)}`, hint.id);
     } else {
       this.#nextSweep = 0;
+      this.#sweepDelay = 0;
+      this.#sweepAsked++;
     }
     if (this.#stopped) return;
     if (this.#running) {
@@ -99,11 +135,25 @@ export class OutboxRelay {
     return total;
   }
 
+  /**
+   * Hinted documents first; then, when due, a sweep. The sweep is a safety net (every writer hints
+   * or calls notify()), and on FerretDB it reads every document of every collection, so while it
+   * finds nothing or hints are flowing its period doubles, up to MAX_SWEEP_MS; a sweep that finds
+   * leftovers nobody hinted, or notify() without a hint, brings it back to `intervalMs`.
+   */
   async #pass(): Promise<number> {
-    let total = await this.#drainHinted();
+    const hinted = await this.#drainHinted();
+    let total = hinted;
     if (Date.now() >= this.#nextSweep) {
-      this.#nextSweep = Date.now() + (this.options.intervalMs ?? 500);
-      for (const name of this.options.collections) total += await this.#drainCollection(name);
+      const base = this.options.intervalMs ?? 500;
+      const asked = this.#sweepAsked;
+      this.#nextSweep = Date.now() + base;
+      let swept = 0;
+      for (const name of this.options.collections) swept += await this.#drainCollection(name);
+      total += swept;
+      if (this.#sweepAsked !== asked) return total;
+      this.#sweepDelay = swept > 0 && hinted === 0 ? base : Math.min(Math.max(base, MAX_SWEEP_MS), Math.max(base, this.#sweepDelay * 2));
+      this.#nextSweep = Date.now() + this.#sweepDelay;
     }
     return total;
   }
@@ -135,8 +185,8 @@ export class OutboxRelay {
         for (let i = 0; i < all.length; i += batch) {
           const slice = all.slice(i, i + batch);
           // One find per id: `_id: { $in }` is a full scan on FerretDB.
-          const docs = await Promise.all(slice.map((id) => coll.findOne({ _id: id } as Filter<WithOutbox & Document>, { projection: { outbox: 1 } })));
-          published += await this.#publishDocs(name, docs.filter((d) => d !== null) as Array<WithOutbox & Document>);
+          const docs = await mapLimit(slice, this.#concurrency, (id) => coll.findOne({ _id: id } as Filter<WithOutbox & Document>, { projection: { outbox: 1 } }));
+          published += await this.#publishDocs(name, docs.filter((d) => d !== null));
         }
       } catch (err) {
         // Keep the hints for the next pass; the sweep would find the entries anyway.
@@ -183,11 +233,11 @@ export class OutboxRelay {
     if (done.length === 0) return 0;
     for (const g of groups) await this.options.producer.publish(g.topic, g.events, { carrier: g.carrier });
     // $pullAll with the entries exactly as read: FerretDB 1.24 ignores a $pull with a condition
-    // ({ id: { $in } }) and every entry would be republished on every pass.
-    await this.options.db.collection(name).bulkWrite(
-      done.map((d) => ({ updateOne: { filter: { _id: d._id } as Filter<Document>, update: { $pullAll: { outbox: d.entries } } as Document } })),
-      { ordered: false },
-    );
+    // ({ id: { $in } }) and every entry would be republished on every pass. One update per
+    // command, not a bulkWrite: see `concurrency` (FerretDB commits each statement on its own
+    // anyway, so a bulkWrite saved round trips only).
+    const coll = this.options.db.collection(name);
+    await mapLimit(done, this.#concurrency, (d) => coll.updateOne({ _id: d._id } as Filter<Document>, { $pullAll: { outbox: d.entries } } as Document));
     return done.reduce((n, d) => n + d.entries.length, 0);
   }
 }
