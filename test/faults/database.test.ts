@@ -8,9 +8,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Stack } from '@hashcheck/stack';
 import { FULL, ownStack, sleep } from './harness';
-import { BUDGET_MS, describeReadiness, runScenario, startPipeline, watchAll } from './pipeline';
+import { BUDGET_MS, PIPELINE_N, describeReadiness, runScenario, startPipeline, watchAll } from './pipeline';
 
-const N = Number(process.env.FAULTS_REPORTS ?? 200);
 const DOWN_MS = 8000;
 
 let stack: Stack | undefined;
@@ -38,8 +37,8 @@ test('MongoDB-wire server SIGKILLed and restarted mid-stream: not-ready while do
   let notReadyWhileDown: string[] = [];
   await runScenario(t, assert, p, {
     label: 'database kill',
-    n: N,
-    rate: 10,
+    n: PIPELINE_N,
+    rate: 6,
     fault: async () => {
       await sleep(5000);
       const t0 = Date.now();

@@ -13,9 +13,8 @@ import { AssignerProtocol, Kafka, logLevel } from 'kafkajs';
 import { Header, Topics } from '@hashcheck/events';
 import { infra, waitFor } from '@hashcheck/testing';
 import { FULL, sleep } from './harness';
-import { BUDGET_MS, runScenario, startPipeline } from './pipeline';
+import { BUDGET_MS, PIPELINE_N, runScenario, startPipeline } from './pipeline';
 
-const N = Number(process.env.FAULTS_REPORTS ?? 200);
 const POISONS = [
   { name: 'undecodable bytes', value: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x00, 0x01]) },
   { name: 'JSON that is no envelope', value: Buffer.from('{"hello":"world"}') },
@@ -50,8 +49,8 @@ test('a poison message in every input topic mid-stream: each dead-lettered (or r
 
   await runScenario(t, assert, p, {
     label: 'poison in every input topic',
-    n: N,
-    rate: 10,
+    n: PIPELINE_N,
+    rate: 6,
     fault: async () => {
       await sleep(3000);
       // Which of our groups read which topics, from the broker's view of the running consumers.

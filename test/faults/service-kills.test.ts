@@ -10,9 +10,8 @@ import assert from 'node:assert/strict';
 import { Topics } from '@hashcheck/events';
 import { infra } from '@hashcheck/testing';
 import { FULL, sleep } from './harness';
-import { BUDGET_MS, DEADLINE_S, describeReadiness, PIPELINE_SERVICES, runScenario, startPipeline, watchAll } from './pipeline';
+import { BUDGET_MS, PIPELINE_N, DEADLINE_S, describeReadiness, PIPELINE_SERVICES, runScenario, startPipeline, watchAll } from './pipeline';
 
-const N = Number(process.env.FAULTS_REPORTS ?? 200);
 
 test('each service SIGKILLed in turn mid-stream and restarted: every report accounted for once, no notice twice, every timer once', { skip: FULL ? false : 'HASHCHECK_FAULTS=full', timeout: BUDGET_MS + 10_000 }, async (t) => {
   const env = infra(t);
@@ -26,8 +25,8 @@ test('each service SIGKILLed in turn mid-stream and restarted: every report acco
   const at = { intake: 3, 'hash-check': 6, notification: 9, enforcement: DEADLINE_S + 6 } as const;
   await runScenario(t, assert, p, {
     label: 'each service killed in turn',
-    n: N,
-    rate: N / 25,
+    n: PIPELINE_N,
+    rate: PIPELINE_N / 20,
     fault: async (stream) => {
       const t0 = Date.now();
       const restarts: Array<Promise<void>> = [];

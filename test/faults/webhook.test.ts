@@ -9,9 +9,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { infra } from '@hashcheck/testing';
 import { FULL, sleep } from './harness';
-import { BUDGET_MS, runScenario, startPipeline } from './pipeline';
+import { BUDGET_MS, PIPELINE_N, runScenario, startPipeline } from './pipeline';
 
-const N = Number(process.env.FAULTS_REPORTS ?? 200);
 const OUTAGE_MS = 12_000;
 
 test('provider webhook 503 then connection refused, then back: every notice delivered once, none given up, every timer once', { skip: FULL ? false : 'HASHCHECK_FAULTS=full', timeout: BUDGET_MS }, async (t) => {
@@ -24,8 +23,8 @@ test('provider webhook 503 then connection refused, then back: every notice deli
   let backAt = 0;
   await runScenario(t, assert, p, {
     label: 'webhook down',
-    n: N,
-    rate: 10,
+    n: PIPELINE_N,
+    rate: 6,
     fault: async () => {
       await sleep(2000);
       during.deliveredBefore = w.delivered().length;
