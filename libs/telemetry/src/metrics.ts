@@ -28,6 +28,7 @@ export const Metric = {
   // hash-check
   CHECK_REQUESTS: 'hashcheck.check.requests',
   CHECK_HASHES: 'hashcheck.check.hashes',
+  CHECK_PROBING: 'hashcheck.check.probing.suspected',
   LIST_MATCHES: 'hashcheck.list.matches',
   INDEX_ENTRIES: 'hashcheck.index.entries',
   INDEX_BYTES: 'hashcheck.index.bytes',
@@ -78,6 +79,7 @@ export const MetricSpec: Record<MetricName, MetricSpecEntry> = {
 
   [Metric.CHECK_REQUESTS]: { kind: 'counter', unit: '{request}', description: 'Check requests answered, per tenant and API (bulk, eokm; report = the report pipeline, one per report)', attributes: [TENANT_ID, CHECK_API] },
   [Metric.CHECK_HASHES]: { kind: 'counter', unit: '{hash}', description: 'Hashes checked, per tenant, API and outcome (matched, unmatched, invalid)', attributes: [TENANT_ID, CHECK_API, OUTCOME] },
+  [Metric.CHECK_PROBING]: { kind: 'counter', unit: '{signal}', description: 'Probing signals: a tenant checked many near-duplicate PDQ hashes (pdq-sweep) or many matches just inside a threshold (pdq-boundary); by tenant and reason', attributes: [TENANT_ID, REASON] },
   [Metric.LIST_MATCHES]: { kind: 'counter', unit: '{match}', description: 'Hashes that matched a list, per list, hash type and API', attributes: [LIST_ID, HASH_TYPE, CHECK_API] },
   [Metric.INDEX_ENTRIES]: { kind: 'gauge', unit: '{hash}', description: 'Hashes in the in-memory index, per list and hash type', attributes: [LIST_ID, HASH_TYPE] },
   [Metric.INDEX_BYTES]: { kind: 'gauge', unit: 'By', description: 'Memory held by the in-memory index, per hash type', attributes: [HASH_TYPE] },
@@ -159,6 +161,11 @@ export function recordConsumed(topic: string, group: string, outcome: string, du
   i.consumed.add(1, attrs);
   i.duration.record(durationMs / 1000, attrs);
   if (outcome === 'deadlettered') i.deadLettered.add(1, attrs);
+}
+
+/** A message a consumer dead-lettered by itself (not through the shared consumer's outcome). */
+export function recordDeadLettered(topic: string, group: string): void {
+  pipeline().deadLettered.add(1, { [Attr.TOPIC]: topic, [Attr.CONSUMER_GROUP]: group, [Attr.OUTCOME]: 'deadlettered' });
 }
 
 export function recordPublished(topic: string, count: number): void {

@@ -1,6 +1,6 @@
 import type { Collection, Db } from 'mongodb';
 import { parseHash } from '@hashcheck/hash-index';
-import { Attr, lazyInstruments } from '@hashcheck/telemetry';
+import { Attr, counter, lazyInstruments, Metric } from '@hashcheck/telemetry';
 import type { PublicMatch } from '../domain/bulk-check';
 import { ProbingDetector } from '../domain/probing';
 import type { ProbingConfig, ProbingSignal } from '../domain/probing';
@@ -8,13 +8,11 @@ import { Collections } from '../store/collections';
 import type { CollectionIndexes } from '@hashcheck/mongo';
 
 /** The counter an operator alerts on (any increase): one per signal, by tenant and reason. */
-export const PROBING_METRIC = 'hashcheck.check.probing.suspected';
+export const PROBING_METRIC = Metric.CHECK_PROBING;
 
 const instruments = lazyInstruments((m) => ({
-  suspected: m.createCounter(PROBING_METRIC, {
-    unit: '{signal}',
-    description: 'Probing signals: a tenant checked many near-duplicate PDQ hashes (pdq-sweep) or many matches just inside a threshold (pdq-boundary); by tenant and reason',
-  }),
+  // Name, unit and description from the registry (MetricSpec in @hashcheck/telemetry).
+  suspected: counter(m, PROBING_METRIC),
 }));
 
 export interface ProbingAuditDoc {

@@ -4,6 +4,7 @@ import { ErrorCode, isDuplicateKeyError } from '@hashcheck/errors';
 import { Header, ReportsSubmitted, Topics, type DecodeFailure, type EventEnvelope, type ReportsSubmittedData } from '@hashcheck/events';
 import type { EventHandler, EventProducer, InvalidMessageHandler, MessageMeta } from '@hashcheck/kafka';
 import type { Ingest } from '../ingest';
+import { recordDeadLettered } from '@hashcheck/telemetry';
 
 function original(meta: MessageMeta, eventId: string | undefined, payload: unknown) {
   const o: { channel: 'kafka'; topic: string; partition: number; offset: string; eventId?: string; payload?: unknown } = {
@@ -92,6 +93,7 @@ async function deadLetterOnce(dlq: DeadLetterOnce, failure: DecodeFailure, messa
       },
     },
   ]);
+  recordDeadLettered(meta.topic, dlq.groupId);
   try {
     await dlq.ledger.insertOne({ _id: key, at: new Date() });
   } catch (err) {

@@ -18,6 +18,7 @@ import { caseIdOf } from '../domain/case-key';
 import { deterministicUuid } from '../domain/ids';
 import type { NormalisedReport } from '../domain/submission';
 import { InsertBatcher } from './insert-batcher';
+import { recordRejected } from '@hashcheck/telemetry';
 
 export const Collections = { REPORTS: 'reports', CASES: 'cases', REJECTIONS: 'rejections', PROVIDERS: 'providers', DEAD_LETTERS: 'dead_letters' } as const;
 
@@ -222,6 +223,8 @@ export class ReportStore {
     const event = createEvent(ReportsRejected, { id: deterministicUuid(`reports.rejected:${key}`), subject: subject.slice(0, 500), source: SERVICE_SOURCE, occurredAt: now, data });
     try {
       await this.rejections.insertOne({ _id: key, ...rejection, reasons: data.reasons, rejectedAt: now, outbox: [outboxEntry(Topics.reportsRejected, event)] });
+      // Counted once per refused input (a repeat is a duplicate key), by its bounded code.
+      recordRejected(data.code);
       return { stored: true };
     } catch (err) {
       if (isDuplicateKeyError(err)) return { stored: false };
