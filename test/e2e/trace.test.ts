@@ -162,6 +162,9 @@ test('one report, one trace: partner -> intake -> hash-check -> notification (de
   assert.equal(escalate.attributes['hashcheck.case.id'], caseId);
   assert.equal(typeof escalate.attributes['hashcheck.escalation.step'], 'string');
   assert.ok(escalate.links.some((l) => l.context.traceId === traceId), 'the escalation links back to the report trace');
+  // Zipkin drops span links: the linked trace ids are also a tag an operator can search for.
+  assert.deepEqual(escalate.attributes['hashcheck.link.trace_ids'], [traceId]);
+  assert.deepEqual(deadline.attributes['hashcheck.link.trace_ids'], [traceId]);
   const escalatedTopic = (s: ReadableSpan) => produced(Topics.enforcementEscalated)(s) && s.spanContext().traceId === deadline.spanContext().traceId;
   await waitFor(() => all().find(under(escalatedTopic, named('hashcheck.escalate'))), { what: 'enforcement.escalated published under the escalation span', timeoutMs: 60_000 });
 
