@@ -8,8 +8,9 @@ import { startTelemetry, shutdownTelemetry } from '@hashcheck/telemetry/sdk';
  * The Prometheus option as an operator turns it on: only standard OTEL_* variables, read by the
  * SDK the services start (`@hashcheck/telemetry/register` calls the same startTelemetry). The
  * four services run in-process on the real stack; one partner report goes the whole way, with a
- * webhook that fails once, a provider nobody can reach, a deadline that passes, an invalid report
- * and undecodable bytes (dead-lettered); then every metric of the registry must be on the scrape endpoint, typed.
+ * webhook that fails once, a provider nobody can reach, a deadline that passes, an invalid report,
+ * undecodable bytes (dead-lettered) and a PDQ sweep (probing); then every metric of the registry
+ * must be on the scrape endpoint, typed.
  */
 async function freePort(): Promise<number> {
   const s: Server = createServer();
@@ -107,6 +108,15 @@ test('the Prometheus scrape endpoint (OTEL_METRICS_EXPORTER=prometheus) serves e
   assert.equal((await hashCheck.inject({ method: 'POST', url: '/v1/lists', headers: admin, payload: { id: 'metrics-list', name: 'Metrics list', source: 'hotline', category: 'csam-a', owner: 'test' } })).statusCode, 201);
   assert.equal((await hashCheck.inject({ method: 'POST', url: '/v1/lists/metrics-list/changes', headers: admin, payload: { add: [{ type: 'md5', hash: known }] } })).statusCode, 200);
   await waitFor(async () => (await hashCheck.inject({ method: 'POST', url: '/v1/check', headers: admin, payload: { items: [{ type: 'md5', hash: known }] } })).json().results?.[0]?.match === true, { timeoutMs: 60_000, what: 'the list live in hash-check' });
+
+  // A PDQ sweep (60 one-bit variations of one image in one request) raises the probing signal.
+  const base = Buffer.from(known.repeat(2), 'hex');
+  const sweep = Array.from({ length: 60 }, (_v, i) => {
+    const b = Buffer.from(base);
+    b[i >> 3] = (b[i >> 3] as number) ^ (1 << (i & 7));
+    return { type: 'pdq', hash: b.toString('hex') };
+  });
+  assert.equal((await hashCheck.inject({ method: 'POST', url: '/v1/check', headers: admin, payload: { items: sweep } })).statusCode, 200);
 
   const partner = new Partner(env.brokers, topic(Topics.reportsSubmitted));
   t.after(() => partner.close());
