@@ -209,7 +209,21 @@ export class ListEngine {
   match(type: HashType, hex: string): readonly PublicMatch[] | undefined {
     const ms = this.index.check(type, hex);
     if (ms === undefined || ms.length === 0) return ms as readonly PublicMatch[] | undefined;
-    return ms.map((m) => ({ list: m.list, listName: m.listName, category: this.categoryOf(m), distance: m.distance }));
+    return this.toPublic(ms);
+  }
+
+  private toPublic(ms: readonly HashMatch[]): readonly PublicMatch[] {
+    return ms.length === 0 ? [] : ms.map((m) => ({ list: m.list, listName: m.listName, category: this.categoryOf(m), distance: m.distance }));
+  }
+
+  /** Batched yes/no for the bulk check (BatchMatcher). */
+  matchMany(type: HashType, words: Uint32Array, offs: Int32Array, count: number, found: Uint8Array): number {
+    return this.index.matchManyWords(type, words, offs, count, found);
+  }
+
+  /** The public matches of a hash given as packed words (BatchMatcher). */
+  matchWords(type: HashType, words: Uint32Array, off: number): readonly PublicMatch[] {
+    return this.toPublic(this.index.checkWords(type, words, off));
   }
 
   /** Yes or no, for the EOKM endpoint; undefined when the hash is malformed. */

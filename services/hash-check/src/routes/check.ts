@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { HashCheckError } from '@hashcheck/errors';
 import { HASH_BYTES, isHashType } from '@hashcheck/hash-index';
 import type { HashType } from '@hashcheck/hash-index';
-import { bulkCheck, MatchTallies } from '../domain/bulk-check';
+import { isFastCheckBody, parseCheckBody } from '../domain/bulk-body';
+import { bulkCheck, fastBulkCheck, MatchTallies } from '../domain/bulk-check';
 import { CheckCode } from '../domain/codes';
 import type { ListEngine } from '../engine/list-engine';
 import type { PdqObservation, ProbingMonitor } from '../engine/probing-monitor';
@@ -25,41 +26,58 @@ const noValidation = (): ((data: unknown) => boolean) => () => true;
 export async function checkRoutes(app: FastifyInstance, opts: CheckRoutesOptions): Promise<void> {
   const { engine, tenants } = opts;
 
-  app.post(
-    '/v1/check',
-    {
-      bodyLimit: opts.bodyLimit,
-      onRequest: app.guard('checker'),
-      // Items are validated one by one in the handler (an invalid item must not fail the request), so
-      // the schema documents the contract without validating; the answer is serialised by hand.
-      validatorCompiler: noValidation,
-      schema: {
-        summary: 'Check up to 10,000 hashes',
-        description: 'Bearer API key with the checker scope. One result per item, in order. Never returns list contents.',
-        tags: ['check'],
-        security: [{ bearer: [] }],
-        body: CheckRequest,
-        response: { 200: CheckResponse, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 413: ErrorBody, 429: ErrorBody },
+  // The bulk route in its own scope: its JSON arrives as bytes, read by parseCheckBody for the
+  // common shape (no object or string per item); any other body goes through fastify's own JSON
+  // parser (same prototype-poisoning rules and errors) and the general path.
+  await app.register(async (bulk) => {
+    const jsonParser = bulk.getDefaultJsonParser('error', 'error');
+    bulk.removeContentTypeParser('application/json');
+    bulk.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: opts.bodyLimit }, (req, body, done) => {
+      const fast = parseCheckBody(body as Buffer);
+      if (fast !== undefined) done(null, fast);
+      else jsonParser(req, (body as Buffer).toString('utf8'), done);
+    });
+    bulk.post(
+      '/v1/check',
+      {
+        bodyLimit: opts.bodyLimit,
+        onRequest: bulk.guard('checker'),
+        // Items are validated one by one in the handler (an invalid item must not fail the request), so
+        // the schema documents the contract without validating; the answer is serialised by hand.
+        validatorCompiler: noValidation,
+        schema: {
+          summary: 'Check up to 10,000 hashes',
+          description: 'Bearer API key with the checker scope. One result per item, in order. Never returns list contents.',
+          tags: ['check'],
+          security: [{ bearer: [] }],
+          body: CheckRequest,
+          response: { 200: CheckResponse, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 413: ErrorBody, 429: ErrorBody },
+        },
       },
-    },
-    async (request, reply) => {
-      // The first PDQ items (bounded) also go to the probing detector, with what they matched.
-      const pdq: PdqObservation[] = [];
-      const maxPdq = opts.probing?.maxPerRequest ?? 0;
-      const outcome = bulkCheck(request.body, opts.maxItems, (t, h) => {
-        const m = engine.match(t, h);
-        if (t === 'pdq' && m !== undefined && pdq.length < maxPdq) pdq.push({ hash: h, matches: m });
-        return m;
-      });
-      const tenantId = request.principal?.tenantId as string;
-      const queries = outcome.items - outcome.invalid;
-      tenants.count(tenantId, { queries, matches: outcome.matchedItems, invalid: outcome.invalid, byType: outcome.byType });
-      if (pdq.length > 0) opts.probing?.observe(tenantId, 'bulk', pdq);
-      recordChecks(tenantId, CheckApi.BULK, { queries, matches: outcome.matchedItems, invalid: outcome.invalid }, outcome.matched);
-      await tenants.recordMatches(tenantId, 'bulk', outcome.matched);
-      return reply.type('application/json; charset=utf-8').send(outcome.body);
-    },
-  );
+      async (request, reply) => {
+        // The first PDQ items (bounded) also go to the probing detector, with what they matched.
+        const pdq: PdqObservation[] = [];
+        const maxPdq = opts.probing?.maxPerRequest ?? 0;
+        const body = request.body;
+        const outcome = isFastCheckBody(body)
+          ? fastBulkCheck(body, opts.maxItems, engine, (start, len, m) => {
+              if (pdq.length < maxPdq) pdq.push({ hash: Buffer.from(body.buf.buffer, body.buf.byteOffset + start, len).toString('latin1'), matches: m });
+            })
+          : bulkCheck(body, opts.maxItems, (t, h) => {
+              const m = engine.match(t, h);
+              if (t === 'pdq' && m !== undefined && pdq.length < maxPdq) pdq.push({ hash: h, matches: m });
+              return m;
+            });
+        const tenantId = request.principal?.tenantId as string;
+        const queries = outcome.items - outcome.invalid;
+        tenants.count(tenantId, { queries, matches: outcome.matchedItems, invalid: outcome.invalid, byType: outcome.byType });
+        if (pdq.length > 0) opts.probing?.observe(tenantId, 'bulk', pdq);
+        recordChecks(tenantId, CheckApi.BULK, { queries, matches: outcome.matchedItems, invalid: outcome.invalid }, outcome.matched);
+        await tenants.recordMatches(tenantId, 'bulk', outcome.matched);
+        return reply.type('application/json; charset=utf-8').send(outcome.body);
+      },
+    );
+  });
 
   // EOKM-compatible endpoints in their own scope: they take the body as text whatever the content type.
   await app.register(async (eokm) => {
