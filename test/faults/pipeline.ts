@@ -145,7 +145,8 @@ export async function startPipeline(t: TestContext, o: PipelineOptions): Promise
   t.after(() => webhook.close());
   const env = (service: ServiceName): Record<string, string> => ({
     KAFKA_BROKERS: o.brokers,
-    MONGODB_URI: o.mongoUri,
+    // FAULTS_MONGO_URI_QUERY (e.g. `?maxPoolSize=100`) reaches the services only: to compare client settings.
+    MONGODB_URI: o.mongoUri + (process.env.FAULTS_MONGO_URI_QUERY ?? ''),
     MONGODB_DATABASE: `${dbBase}_${service.replace(/-/g, '_')}`,
     KAFKA_TOPIC_PREFIX: prefix,
     // Default relay and poll intervals: on FerretDB each poll is a scan of the collection.
@@ -190,7 +191,8 @@ export async function startPipeline(t: TestContext, o: PipelineOptions): Promise
   await Promise.all([...services.values()].map((s) => s.ready(240_000)));
   await p.mongo.connect();
   t.after(async () => {
-    for (const s of PIPELINE_SERVICES) await p.mongo.db(`${dbBase}_${s.replace(/-/g, '_')}`).dropDatabase().catch(() => undefined);
+    // A failed scenario keeps its databases (named in the diagnostics) for the post-mortem.
+    if (!failed(t)) for (const s of PIPELINE_SERVICES) await p.mongo.db(`${dbBase}_${s.replace(/-/g, '_')}`).dropDatabase().catch(() => undefined);
     await p.mongo.close();
   });
   const topic = (x: string): string => prefix + x;
@@ -218,6 +220,10 @@ export async function startPipeline(t: TestContext, o: PipelineOptions): Promise
   // notification and enforcement learn the provider from the compacted providers topic
   await sleep(1000);
   return p;
+}
+
+function failed(t: TestContext): boolean {
+  return (t as unknown as { passed?: boolean }).passed === false;
 }
 
 /** A second instance of a service, in the same consumer groups (a rebalance). */
@@ -539,6 +545,7 @@ export async function runScenario(
   // Whatever the machine's speed, the counts are printed before the file's time is up.
   const counts = await settlePipeline(p, partner, FILE_STARTED + BUDGET_MS - 12_000 - Date.now());
   const settleSeconds = (Date.now() - t1) / 1000;
+  t.diagnostic(`databases ${p.dbBase}_*, topic prefix ${p.prefix}, service logs in ${p.logDir}`);
   t.diagnostic(`${o.label}: stream ${streamSeconds.toFixed(1)} s (partner send retries ${partner.sendErrors}); accounted ${settleSeconds.toFixed(1)} s after the last send\n${describeCounts(counts)}`);
   t.diagnostic(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   assertAccounted(assert, counts, partner.acked.size);
