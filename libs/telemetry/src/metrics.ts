@@ -115,16 +115,19 @@ function check(name: MetricName, kind: InstrumentKind): void {
   if (s.kind !== kind) throw new Error(`metric ${name} is a ${s.kind}, not a ${kind}`);
 }
 
+/** A counter as registered in MetricSpec (name, unit, description); throws if `name` is not a counter. */
 export function counter(meter: Meter, name: MetricName): Counter {
   check(name, 'counter');
   return meter.createCounter(name, options(name));
 }
 
+/** A histogram as registered, with the registry's bucket boundaries. */
 export function histogram(meter: Meter, name: MetricName): Histogram {
   check(name, 'histogram');
   return meter.createHistogram(name, options(name));
 }
 
+/** An observable gauge as registered; the caller adds (and on close removes) its callback. */
 export function gauge(meter: Meter, name: MetricName): ObservableGauge {
   check(name, 'gauge');
   return meter.createObservableGauge(name, options(name));
