@@ -74,7 +74,9 @@ const throughput = (rs: Result[]): number => rs.find((r) => r.name.startsWith('p
 const p99 = (rs: Result[]): number => rs.find((r) => r.name.startsWith('pipeline p99'))?.value ?? NaN;
 const load = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
 const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
+  // A run whose latency phase received nothing has no p99 (NaN): the median of the others.
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
   const m = Math.floor(s.length / 2);
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
