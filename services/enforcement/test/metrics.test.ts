@@ -41,7 +41,9 @@ test('enforcement metrics: deadlines met and missed, escalations per step, closi
     clock.advance(2 * H);
     await publish(app, Topics.removalsReported, [removalReported({ caseId: met.caseId, observedAt: clock.now().toISOString(), status: 'removed', reporter: 'recheck-partner' })]);
     await waitForCase(app, met.caseId, (c) => c.status === CaseStatus.CLOSED, 'met case closed');
-    assert.equal(await probe.value(Metric.CASE_DEADLINES, { [Attr.STEP]: 'notice', [Attr.OUTCOME]: 'met' }), 1);
+    // Counted once the store's apply returns (after the view is refreshed): a moment after the
+    // record is readable, so wait for it rather than read it at once.
+    await waitFor(async () => (await probe.value(Metric.CASE_DEADLINES, { [Attr.STEP]: 'notice', [Attr.OUTCOME]: 'met' })) === 1, { what: 'deadlines{notice, met} = 1' });
     assert.equal(await probe.value(Metric.CASE_DEADLINES, { [Attr.OUTCOME]: 'missed' }), 0);
     assert.equal(await probe.value(Metric.CASES_CLOSED, { [Attr.OUTCOME]: 'removed' }), 1);
     await waitFor(async () => (await openCount(CaseStatus.OPEN)) === 1, { what: 'open = 1 after the closing' });
@@ -50,7 +52,7 @@ test('enforcement metrics: deadlines met and missed, escalations per step, closi
   await t.test('a deadline that passes: missed 1 on the notice, the re-notice step issued 1, nothing overdue once fired', async () => {
     clock.set(t0.getTime() + DAY + 1000);
     await waitForCase(app, missed.caseId, (c) => c.stepIndex === 0, 're-notice issued');
-    assert.equal(await probe.value(Metric.CASE_DEADLINES, { [Attr.STEP]: 'notice', [Attr.OUTCOME]: 'missed' }), 1);
+    await waitFor(async () => (await probe.value(Metric.CASE_DEADLINES, { [Attr.STEP]: 'notice', [Attr.OUTCOME]: 'missed' })) === 1, { what: 'deadlines{notice, missed} = 1' });
     assert.equal(await probe.value(Metric.CASE_DEADLINES, { [Attr.OUTCOME]: 'met' }), 1, 'still only the first case');
     assert.equal(await probe.value(Metric.CASE_ESCALATIONS, { [Attr.STEP]: 'renotice', [Attr.OUTCOME]: 'issued' }), 1);
     assert.equal(await probe.value(Metric.CASE_ESCALATIONS), 1);
