@@ -103,6 +103,8 @@ if [ "${#tests[@]}" -eq 0 ]; then
   fi
 fi
 export HASHCHECK_STACK=containers
+# The two-instance scale files run only with HASHCHECK_SCALE=full (too heavy for the normal pass).
+export HASHCHECK_SCALE=full
 # The runner's stack without the trace viewer (a JVM start less); the container test starts its own.
 export HASHCHECK_TEST_ZIPKIN="${HASHCHECK_TEST_ZIPKIN:-0}"
 # The runner's own stack comes from the containers too (startStack honours HASHCHECK_STACK).

@@ -25,7 +25,7 @@ import type { App } from '@hashcheck/http';
 import { groupId } from '@hashcheck/runtime';
 import { infra, randomName, TopicRecorder, waitFor } from '@hashcheck/testing';
 import { baseEnv, isolation, waitCaughtUp } from '../e2e/pipeline-harness';
-import { adminKafka, assignment, committedPartitions, sleep, spawnService, waitShared } from './scale-harness';
+import { adminKafka, assignment, committedPartitions, scaleEnabled, sleep, spawnService, waitShared } from './scale-harness';
 
 const H = 3_600_000;
 const DAY = 24 * H;
@@ -81,6 +81,7 @@ function events(items: Item[], at: Date, deadlineAt: Date): { matched: EventEnve
 }
 
 export async function enforcementScenario(t: TestContext, mode: 'closed' | 'killed'): Promise<void> {
+  if (!scaleEnabled(t)) return;
   const env = infra(t);
   if (!env) return;
   const iso = isolation();

@@ -22,7 +22,7 @@ import type { App } from '@hashcheck/http';
 import { groupId } from '@hashcheck/runtime';
 import { infra, randomName, TopicRecorder, waitFor } from '@hashcheck/testing';
 import { baseEnv, isolation } from '../e2e/pipeline-harness';
-import { adminKafka, waitShared } from './scale-harness';
+import { adminKafka, scaleEnabled, waitShared } from './scale-harness';
 
 const ADMIN = 'scale-lists-admin-key-0123456789abcdef';
 const PARTITIONS = 6;
@@ -43,6 +43,7 @@ function acceptedData(reportId: string, sha1: string): ReportsAcceptedData {
 }
 
 test('hash-check x2: every decision on the report path follows list additions, retractions and a disabled list, on both instances', { timeout: 240_000 }, async (t) => {
+  if (!scaleEnabled(t)) return;
   const env = infra(t);
   if (!env) return;
   const iso = isolation();

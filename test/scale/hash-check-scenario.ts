@@ -14,7 +14,7 @@ import { createEvent, ReportsAccepted, Topics, type ReportsAcceptedData } from '
 import { groupId } from '@hashcheck/runtime';
 import { infra, randomName, TopicRecorder, waitFor } from '@hashcheck/testing';
 import { baseEnv, isolation, waitCaughtUp, type Isolation } from '../e2e/pipeline-harness';
-import { adminKafka, assignment, committedPartitions, spawnService } from './scale-harness';
+import { adminKafka, assignment, committedPartitions, scaleEnabled, spawnService } from './scale-harness';
 
 const N = 240;
 const BATCH = 20;
@@ -47,6 +47,7 @@ function acceptedData(reportId: string, sha1: string): ReportsAcceptedData {
 }
 
 export async function hashCheckScenario(t: TestContext, mode: 'closed' | 'killed'): Promise<void> {
+  if (!scaleEnabled(t)) return;
   const env = infra(t);
   if (!env) return;
   const iso = isolation();

@@ -16,7 +16,7 @@ import { Topics, type EventEnvelope, type ReportsAcceptedData } from '@hashcheck
 import { groupId } from '@hashcheck/runtime';
 import { infra, randomName, TopicRecorder, waitFor } from '@hashcheck/testing';
 import { baseEnv, bootIntake, isolation, Partner, PROVIDER_SECRET_KEY, submitted, waitCaughtUp } from '../e2e/pipeline-harness';
-import { adminKafka, assignment, committedPartitions, spawnService } from './scale-harness';
+import { adminKafka, assignment, committedPartitions, scaleEnabled, spawnService } from './scale-harness';
 
 const N = 240;
 const BATCH = 20;
@@ -59,6 +59,7 @@ async function outcome(recorder: TopicRecorder, topic: string, run: string, db: 
 }
 
 export async function intakeScenario(t: TestContext, mode: 'closed' | 'killed'): Promise<void> {
+  if (!scaleEnabled(t)) return;
   const env = infra(t);
   if (!env) return;
   const iso = isolation();

@@ -22,7 +22,7 @@ import { encryptSecret, parseSecretKeys } from '@hashcheck/providers';
 import { groupId } from '@hashcheck/runtime';
 import { infra, randomName, TopicRecorder, waitFor } from '@hashcheck/testing';
 import { baseEnv, bootNotification, isolation, PROVIDER_SECRET_KEY, waitCaughtUp } from '../e2e/pipeline-harness';
-import { adminKafka, assignment, committedPartitions, sleep, spawnService, waitShared } from './scale-harness';
+import { adminKafka, assignment, committedPartitions, scaleEnabled, sleep, spawnService, waitShared } from './scale-harness';
 
 const N = 180;
 const BATCH = 15;
@@ -99,6 +99,7 @@ function matched(run: string, i: number): EventEnvelope<ReportsMatchedData> {
 
 /** The scenario, with instance A closed in this process or SIGKILLed as its own process. */
 export async function notificationScenario(t: TestContext, mode: 'closed' | 'killed'): Promise<void> {
+  if (!scaleEnabled(t)) return;
   const env = infra(t);
   if (!env) return;
   const iso = isolation();
