@@ -23,7 +23,14 @@ export const mongoPlugin = fp<MongoPluginOptions>(
     const probe = handle.ferretdb ? await connectMongo(opts.uri, { appName: `${opts.appName}-probe`, maxPoolSize: 1 }) : handle;
     await ensureIndexes(handle.db, opts.indexes ?? []);
     app.decorate('mongo', handle);
-    app.readiness.add('mongodb', () => pingMongo(probe.db));
+    // The probe's ping says the server answers; the service's own client must be able to use it
+    // too, or the service would say ready while every query fails. A server it lost is "Unknown"
+    // until its monitor reaches it again.
+    let lost: string | undefined;
+    handle.client.on('serverDescriptionChanged', (event) => {
+      lost = event.newDescription.type === 'Unknown' ? (event.newDescription.error?.message ?? 'server unreachable') : undefined;
+    });
+    app.readiness.add('mongodb', async () => (lost !== undefined ? { ok: false, error: `the service's client lost the server: ${lost}` } : pingMongo(probe.db)));
     app.addHook('onClose', async () => {
       await handle.client.close();
       if (probe !== handle) await probe.client.close();
