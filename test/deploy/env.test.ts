@@ -6,16 +6,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse } from 'yaml';
 import { loadConfig, type Static } from '@hashcheck/config';
 import type { TObject, TProperties } from '@sinclair/typebox';
 import { IntakeConfigSchema } from '@hashcheck/intake';
 import { HashCheckConfigSchema } from '@hashcheck/hash-check';
 import { NotificationConfigSchema } from '@hashcheck/notification';
 import { EnforcementConfigSchema } from '@hashcheck/enforcement';
+import { loadK8sObjects, type K8sObject } from './k8s-objects';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const deploy = join(root, 'deploy');
@@ -101,27 +102,6 @@ test('compose: a variable the schema does not know is caught (the check can fail
 
 // --- kubernetes -----------------------------------------------------------------------------
 
-interface K8sObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; labels?: Record<string, string> };
-  data?: Record<string, string>;
-  spec?: Record<string, unknown>;
-}
-
-function k8sObjects(): K8sObject[] {
-  const dir = join(deploy, 'k8s');
-  const out: K8sObject[] = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')) {
-    for (const doc of parseAllDocuments(readFileSync(join(dir, file), 'utf8'), { uniqueKeys: true })) {
-      assert.deepEqual(doc.errors.map((e) => e.message), [], file);
-      const obj = doc.toJS() as K8sObject | null;
-      if (obj) out.push(obj);
-    }
-  }
-  return out;
-}
-
 interface Container {
   name: string;
   image: string;
@@ -134,7 +114,7 @@ function podContainers(d: K8sObject): Container[] {
 }
 
 test('k8s: every service variable (env and envFrom ConfigMaps) exists in its config schema, and the values load', () => {
-  const objects = k8sObjects();
+  const objects = loadK8sObjects();
   const configMaps = new Map(objects.filter((o) => o.kind === 'ConfigMap').map((o) => [o.metadata.name, o.data ?? {}]));
   for (const name of Object.keys(SCHEMAS)) {
     const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === name);

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse } from 'yaml';
+import { loadK8sObjects } from './k8s-objects';
 import { registry } from '@hashcheck/events';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'deploy', 'k8s');
@@ -40,13 +41,7 @@ interface DeploymentSpec {
 }
 
 const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
-const objects: Obj[] = files
-  .filter((f) => f !== 'kustomization.yaml')
-  .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8'), { uniqueKeys: true }).map((d) => {
-    assert.deepEqual(d.errors.map((e) => e.message), [], f);
-    return d.toJS() as Obj;
-  }))
-  .filter(Boolean);
+const objects = loadK8sObjects<Obj>();
 
 function find(kind: string, name: string): Obj {
   const o = objects.find((x) => x.kind === kind && x.metadata.name === name);

@@ -14,10 +14,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse } from 'yaml';
+import { loadK8sObjects } from './k8s-objects';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const deploy = join(root, 'deploy');
@@ -51,23 +52,7 @@ interface PodSpec {
   hostPID?: boolean;
   volumes?: Array<{ name: string; emptyDir?: unknown; hostPath?: unknown }>;
 }
-interface K8sObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; labels?: Record<string, string> };
-  data?: Record<string, string>;
-  spec?: Record<string, unknown>;
-}
-
-function k8s(): K8sObject[] {
-  const dir = join(deploy, 'k8s');
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
-    .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as K8sObject | null))
-    .filter((o): o is K8sObject => o !== null);
-}
-
-const objects = k8s();
+const objects = loadK8sObjects();
 const configMaps = new Map(objects.filter((o) => o.kind === 'ConfigMap').map((o) => [o.metadata.name, o.data ?? {}]));
 
 function deployment(name: string): { pod: PodSpec; container: Container } {

@@ -1,6 +1,7 @@
 import rateLimit from '@fastify/rate-limit';
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { bearerToken, parseBasicCredentials } from '@hashcheck/auth';
 import { ErrorCode, HashCheckError } from '@hashcheck/errors';
 import { hasScope, keyIdOf, sameHash, sha256Hex, type BootstrapKey, type Principal, type Scope } from '../domain/api-keys';
 import type { TenantStore } from '../store/tenants';
@@ -68,17 +69,13 @@ export const authPlugin = fp<AuthPluginOptions>(
         const header = request.headers.authorization;
         let principal: Principal | undefined;
         if (basic) {
-          const m = header ? /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header) : null;
-          if (!m) throw unauthorized('send HTTP Basic credentials: user = tenant id, password = API key', true, reply);
-          const decoded = Buffer.from(m[1] as string, 'base64').toString('utf8');
-          const colon = decoded.indexOf(':');
-          if (colon < 0) throw unauthorized('malformed Basic credentials', true, reply);
-          principal = await resolve(decoded.slice(colon + 1));
-          if (!principal || principal.tenantId !== decoded.slice(0, colon)) throw unauthorized('unknown tenant or API key', true, reply);
+          const credentials = parseBasicCredentials(header);
+          if (!credentials) throw unauthorized(/^Basic\s/i.test(header ?? '') ? 'malformed Basic credentials' : 'send HTTP Basic credentials: user = tenant id, password = API key', true, reply);
+          principal = await resolve(credentials.password);
+          if (!principal || principal.tenantId !== credentials.user) throw unauthorized('unknown tenant or API key', true, reply);
         } else {
-          const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-          if (!m) throw unauthorized('send an API key: Authorization: Bearer <key>', false, reply);
-          principal = await resolve(m[1] as string);
+          // bearerToken's 401 is the Bearer one: no WWW-Authenticate challenge, as before.
+          principal = await resolve(bearerToken(header));
           if (!principal) throw unauthorized('unknown or revoked API key', false, reply);
         }
         if (!hasScope(principal, scope)) throw new HashCheckError(ErrorCode.FORBIDDEN, `this API key lacks the ${scope} scope`);
