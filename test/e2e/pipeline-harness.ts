@@ -10,7 +10,8 @@ import type { ReportsSubmittedData } from '@hashcheck/events';
 import { buildApp as buildEnforcement, EnforcementConfigSchema } from '@hashcheck/enforcement';
 import { buildApp as buildHashCheck, HashCheckConfigSchema } from '@hashcheck/hash-check';
 import type { App } from '@hashcheck/http';
-import { buildApp as buildIntake, hashApiKey, IntakeConfigSchema } from '@hashcheck/intake';
+import { sha256Hex } from '@hashcheck/auth';
+import { buildApp as buildIntake, IntakeConfigSchema } from '@hashcheck/intake';
 import { buildApp as buildNotification, NotificationConfigSchema } from '@hashcheck/notification';
 import { randomName, waitFor, type Infra } from '@hashcheck/testing';
 
@@ -42,7 +43,7 @@ export function baseEnv(env: Infra, iso: Isolation, service: string): Record<str
 export async function bootIntake(env: Infra, iso: Isolation, extra: Record<string, string> = {}) {
   const config = loadConfig(IntakeConfigSchema, {
     ...baseEnv(env, iso, 'intake'),
-    INTAKE_API_KEYS: `hotline:hotline:${hashApiKey(HOTLINE_KEY)},ops:admin:${hashApiKey(ADMIN_KEY)}`,
+    INTAKE_API_KEYS: `hotline:hotline:${sha256Hex(HOTLINE_KEY)},ops:admin:${sha256Hex(ADMIN_KEY)}`,
     PROVIDER_SECRET_KEY,
     ...extra,
   });
@@ -60,7 +61,7 @@ export async function bootHashCheck(env: Infra, iso: Isolation, extra: Record<st
   const config = loadConfig(HashCheckConfigSchema, {
     ...baseEnv(env, iso, 'hash-check'),
     HASH_LIST_SECRET: `k1:${'e'.repeat(40)}`,
-    HASH_CHECK_BOOTSTRAP_KEYS: `ops:admin+hotline+checker:${hashApiKey(SERVICE_ADMIN_KEY)}`,
+    HASH_CHECK_BOOTSTRAP_KEYS: `ops:admin+hotline+checker:${sha256Hex(SERVICE_ADMIN_KEY)}`,
     AUTH_CACHE_MS: '0',
     ...extra,
   });
@@ -80,7 +81,7 @@ export async function bootNotification(env: Infra, iso: Isolation, extra: Record
     WEBHOOK_ALLOWED_ADDRESSES: '127.0.0.1/32',
     WEBHOOK_BACKOFF_BASE_MS: '100',
     WEBHOOK_BACKOFF_CAP_MS: '300',
-    NOTIFICATION_API_KEYS: `ops:admin:${hashApiKey(SERVICE_ADMIN_KEY)}`,
+    NOTIFICATION_API_KEYS: `ops:admin:${sha256Hex(SERVICE_ADMIN_KEY)}`,
     ...extra,
   });
   const app = await buildNotification(config, { logger: logger() });

@@ -12,9 +12,9 @@ import { loadConfig } from '@hashcheck/config';
 import { buildApp as buildEnforcement, EnforcementConfigSchema } from '@hashcheck/enforcement';
 import { buildApp as buildHashCheck, HashCheckConfigSchema } from '@hashcheck/hash-check';
 import type { App } from '@hashcheck/http';
-import { buildApp as buildIntake, hashApiKey as hashIntakeKey, IntakeConfigSchema } from '@hashcheck/intake';
+import { buildApp as buildIntake, IntakeConfigSchema } from '@hashcheck/intake';
 import { createLogger } from '@hashcheck/logging';
-import { buildApp as buildNotification, hashApiKey as hashNotificationKey, NotificationConfigSchema } from '@hashcheck/notification';
+import { buildApp as buildNotification, NotificationConfigSchema } from '@hashcheck/notification';
 import { randomName, type Infra } from '@hashcheck/testing';
 
 export const SERVICES = ['intake', 'hash-check', 'notification', 'enforcement'] as const;
@@ -91,7 +91,7 @@ export async function bootSystem(t: TestContext, env: Infra, options: { logLevel
   apps.intake = await buildIntake(
     loadConfig(IntakeConfigSchema, {
       ...common('intake'),
-      INTAKE_API_KEYS: `hotline:hotline:${hashIntakeKey(intakeHotline)},ops:admin:${hashIntakeKey(intakeAdmin)}`,
+      INTAKE_API_KEYS: `hotline:hotline:${sha256(intakeHotline)},ops:admin:${sha256(intakeAdmin)}`,
       PROVIDER_SECRET_KEY: `k1:${providerSecretKey}`,
     }),
     { logger: logger('intake') },
@@ -107,7 +107,7 @@ export async function bootSystem(t: TestContext, env: Infra, options: { logLevel
   apps.notification = await buildNotification(
     loadConfig(NotificationConfigSchema, {
       ...common('notification'),
-      NOTIFICATION_API_KEYS: `officer-1:case-officer:${hashNotificationKey(notifOfficer)},ops:admin:${hashNotificationKey(notifAdmin)}`,
+      NOTIFICATION_API_KEYS: `officer-1:case-officer:${sha256(notifOfficer)},ops:admin:${sha256(notifAdmin)}`,
       PROVIDER_SECRET_KEY: `k1:${providerSecretKey}`,
       NOTICE_POLL_MS: '200',
     }),

@@ -126,4 +126,4 @@ export async function buildApp(config: HashCheckConfig, options: BuildOptions = 
 
 export { HashCheckConfigSchema } from './config';
 export type { HashCheckConfig } from './config';
-export { generateApiKey, sha256Hex } from './domain/api-keys';
+export { generateApiKey } from './domain/api-keys';

@@ -4,7 +4,8 @@ import { pino } from 'pino';
 import { loadConfig } from '@hashcheck/config';
 import type { App } from '@hashcheck/http';
 import { randomName, type Infra } from '@hashcheck/testing';
-import { buildApp, HashCheckConfigSchema, sha256Hex } from '@hashcheck/hash-check';
+import { sha256Hex } from '@hashcheck/auth';
+import { buildApp, HashCheckConfigSchema } from '@hashcheck/hash-check';
 
 export const ADMIN_KEY = 'bootstrap-admin-key-for-tests-0123456789';
 export const SECRET = `k1:${'s'.repeat(40)}`;

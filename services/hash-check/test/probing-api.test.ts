@@ -4,7 +4,8 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { loadConfig } from '@hashcheck/config';
 import { infra, waitFor } from '@hashcheck/testing';
-import { buildApp, HashCheckConfigSchema, sha256Hex } from '@hashcheck/hash-check';
+import { sha256Hex } from '@hashcheck/auth';
+import { buildApp, HashCheckConfigSchema } from '@hashcheck/hash-check';
 import { ADMIN_KEY, SECRET, bearer, basic, freshEnv, hex } from './helpers';
 
 /** `h` (hex) with `bits` bits flipped at positions spread by `seed`. */

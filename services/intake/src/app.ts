@@ -71,4 +71,3 @@ export async function buildApp(config: IntakeConfig, options: BuildOptions = {})
 
 export { IntakeConfigSchema } from './config';
 export type { IntakeConfig } from './config';
-export { hashApiKey } from './domain/api-keys';

@@ -4,7 +4,8 @@ import { pino } from 'pino';
 import { loadConfig } from '@hashcheck/config';
 import { Topics, type EventEnvelope, type ProvidersStateData, type ReportsAcceptedData, type ReportsRejectedData } from '@hashcheck/events';
 import { infra, randomName, TopicRecorder, waitFor } from '@hashcheck/testing';
-import { buildApp, hashApiKey, IntakeConfigSchema } from '@hashcheck/intake';
+import { sha256Hex } from '@hashcheck/auth';
+import { buildApp, IntakeConfigSchema } from '@hashcheck/intake';
 
 const MD5 = '9e107d9d372bb6826bd81d3542a419d6';
 const SECRET = 'whsec-0123456789abcdef';
@@ -19,7 +20,7 @@ test('HTTP: provider registry and hotline reports, with auth, reasons and pipeli
     MONGODB_DATABASE: randomName('db').replace(/-/g, '_'),
     KAFKA_TOPIC_PREFIX: prefix,
     OUTBOX_POLL_MS: '50',
-    INTAKE_API_KEYS: `hotline:hotline:${hashApiKey('hot-key')},ops:admin:${hashApiKey('admin-key')}`,
+    INTAKE_API_KEYS: `hotline:hotline:${sha256Hex('hot-key')},ops:admin:${sha256Hex('admin-key')}`,
     PROVIDER_SECRET_KEY: `k1:${'11'.repeat(32)}`,
   });
   const app = await buildApp(config, { logger: pino({ level: 'silent' }) });

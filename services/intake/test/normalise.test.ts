@@ -5,7 +5,8 @@ import { normaliseHashes } from '../src/domain/normalise-hashes';
 import { normaliseSubmission } from '../src/domain/submission';
 import { caseIdOf, caseKeyOf, caseKeyOfCaseId } from '../src/domain/case-key';
 import { deterministicUuid } from '../src/domain/ids';
-import { authenticate, hashApiKey, parseApiKeys } from '../src/domain/api-keys';
+import { sha256Hex } from '@hashcheck/auth';
+import { authenticate, parseApiKeys } from '../src/domain/api-keys';
 import { normaliseProviderInput } from '../src/domain/provider-input';
 import { pipelineStatus } from '../src/domain/status';
 
@@ -85,15 +86,15 @@ test('case ids, deterministic event ids', () => {
 });
 
 test('API keys: hashed in config, scopes, precise configuration errors', () => {
-  const keys = parseApiKeys(`hotline:hotline:${hashApiKey('k-hot')},ops:admin+hotline:${hashApiKey('k-ops')}`);
+  const keys = parseApiKeys(`hotline:hotline:${sha256Hex('k-hot')},ops:admin+hotline:${sha256Hex('k-ops')}`);
   assert.deepEqual(authenticate(keys, 'k-hot'), { name: 'hotline', scopes: ['hotline'] });
   assert.deepEqual(authenticate(keys, 'k-ops'), { name: 'ops', scopes: ['admin', 'hotline'] });
   assert.equal(authenticate(keys, 'nope'), undefined);
   assert.deepEqual(parseApiKeys(''), []);
   assert.throws(() => parseApiKeys('hotline:hotline:secret-in-clear'), /sha256/);
-  assert.throws(() => parseApiKeys(`x:root:${hashApiKey('a')}`), /name x must be a lower-case slug/);
-  assert.throws(() => parseApiKeys(`ab:root:${hashApiKey('a')}`), /unknown scope root/);
-  assert.throws(() => parseApiKeys(`ab:admin:${hashApiKey('a')},ab:admin:${hashApiKey('b')}`), /appears twice/);
+  assert.throws(() => parseApiKeys(`x:root:${sha256Hex('a')}`), /name x must be a lower-case slug/);
+  assert.throws(() => parseApiKeys(`ab:root:${sha256Hex('a')}`), /unknown scope root/);
+  assert.throws(() => parseApiKeys(`ab:admin:${sha256Hex('a')},ab:admin:${sha256Hex('b')}`), /appears twice/);
 });
 
 test('provider input: canonical domains and ranges, https webhooks, reasons', () => {

@@ -115,5 +115,4 @@ export async function buildApp(config: NotificationConfig, options: BuildOptions
 
 export { NotificationConfigSchema } from './config';
 export type { NotificationConfig } from './config';
-export { hashApiKey } from './domain/api-keys';
 export { verifySignature, SIGNATURE_HEADER, IDEMPOTENCY_HEADER } from './domain/signature';

@@ -4,7 +4,8 @@ import { loadConfig } from '@hashcheck/config';
 import { Topics } from '@hashcheck/events';
 import type { App } from '@hashcheck/http';
 import { randomName, TopicRecorder, waitFor, type Infra } from '@hashcheck/testing';
-import { buildApp, hashApiKey, NotificationConfigSchema, type BuildOptions } from '@hashcheck/notification';
+import { sha256Hex } from '@hashcheck/auth';
+import { buildApp, NotificationConfigSchema, type BuildOptions } from '@hashcheck/notification';
 import { SECRET_KEY_HEX } from './helpers';
 
 export const OFFICER_KEY = 'officer-key-0123456789';
@@ -29,7 +30,7 @@ export const FAST: Record<string, string> = {
   PROVIDER_LOOKUP_ATTEMPTS: '2',
   OUTBOX_POLL_MS: '50',
   PROVIDER_SECRET_KEY: `k1:${SECRET_KEY_HEX}`,
-  NOTIFICATION_API_KEYS: `officer-1:case-officer:${hashApiKey(OFFICER_KEY)},ops:admin:${hashApiKey(ADMIN_KEY)}`,
+  NOTIFICATION_API_KEYS: `officer-1:case-officer:${sha256Hex(OFFICER_KEY)},ops:admin:${sha256Hex(ADMIN_KEY)}`,
 };
 
 export interface Harness {

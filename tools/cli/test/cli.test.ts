@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { loadConfig } from '@hashcheck/config';
-import { buildApp, HashCheckConfigSchema, sha256Hex } from '@hashcheck/hash-check';
+import { sha256Hex } from '@hashcheck/auth';
+import { buildApp, HashCheckConfigSchema } from '@hashcheck/hash-check';
 import { infra, randomName } from '@hashcheck/testing';
 import { main, type CliIo } from '@hashcheck/cli';
 

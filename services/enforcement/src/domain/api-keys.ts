@@ -1,4 +1,4 @@
-import { digestsEqual, issueApiKey, parseApiKey, sha256Hex } from '@hashcheck/auth';
+import { digestsEqual, issueApiKey, sha256Hex } from '@hashcheck/auth';
 
 /**
  * API keys (`hck_<keyId>_<secret>`, see @hashcheck/auth). Only the SHA-256 of the secret is
@@ -19,9 +19,6 @@ export function issueKey(): IssuedKey {
   const { keyId, key, secret } = issueApiKey();
   return { keyId, key, secretHash: sha256Hex(secret) };
 }
-
-export const parseKey = parseApiKey;
-export const sha256 = sha256Hex;
 
 export function secretMatches(secret: string, storedHash: string): boolean {
   return digestsEqual(sha256Hex(secret), storedHash);

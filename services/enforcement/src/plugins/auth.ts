@@ -1,8 +1,8 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { bearerToken } from '@hashcheck/auth';
+import { bearerToken, sha256Hex } from '@hashcheck/auth';
 import { ErrorCode, HashCheckError } from '@hashcheck/errors';
-import { Scope, secretMatches, sha256, type ScopeValue } from '../domain/api-keys';
+import { Scope, secretMatches, type ScopeValue } from '../domain/api-keys';
 import type { KeyStore, Principal } from '../store/keys';
 
 declare module 'fastify' {
@@ -27,7 +27,7 @@ export interface AuthOptions {
  */
 export const authPlugin = fp<AuthOptions>(
   async (app: FastifyInstance, opts) => {
-    const adminHash = opts.adminKey ? sha256(opts.adminKey) : undefined;
+    const adminHash = opts.adminKey ? sha256Hex(opts.adminKey) : undefined;
     app.decorateRequest('enforcementCaller', undefined);
     app.decorate('enforcementAuth', (...scopes: ScopeValue[]) => async (request: FastifyRequest) => {
       const key = bearerToken(request.headers.authorization);

@@ -1,6 +1,7 @@
 import type { Collection, Db } from 'mongodb';
+import { parseApiKey } from '@hashcheck/auth';
 import type { CollectionIndexes } from '@hashcheck/mongo';
-import { issueKey, parseKey, secretMatches, type ScopeValue } from '../domain/api-keys';
+import { issueKey, secretMatches, type ScopeValue } from '../domain/api-keys';
 
 export const KEYS = 'api_keys';
 
@@ -38,7 +39,7 @@ export class KeyStore {
   }
 
   async authenticate(key: string): Promise<Principal | undefined> {
-    const parsed = parseKey(key);
+    const parsed = parseApiKey(key);
     if (!parsed) return undefined;
     const doc = await this.coll.findOne({ _id: parsed.keyId });
     if (!doc || doc.revokedAt || !secretMatches(parsed.secret, doc.secretHash)) return undefined;

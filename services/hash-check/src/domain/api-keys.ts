@@ -1,4 +1,4 @@
-import { digestsEqual, issueApiKey, parseApiKey, parseStaticKeys, sha256Hex } from '@hashcheck/auth';
+import { issueApiKey, parseApiKey, parseStaticKeys, sha256Hex } from '@hashcheck/auth';
 import { ErrorCode, HashCheckError } from '@hashcheck/errors';
 
 export const SCOPES = ['checker', 'hotline', 'admin'] as const;
@@ -26,9 +26,6 @@ export function generateApiKey(): { keyId: string; key: string; sha256: string }
 export function keyIdOf(key: string): string | undefined {
   return parseApiKey(key)?.keyId;
 }
-
-export { sha256Hex };
-export const sameHash = digestsEqual;
 
 export interface BootstrapKey {
   name: string;

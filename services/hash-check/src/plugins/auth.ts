@@ -1,9 +1,9 @@
 import rateLimit from '@fastify/rate-limit';
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { bearerToken, parseBasicCredentials } from '@hashcheck/auth';
+import { bearerToken, digestsEqual, parseBasicCredentials, sha256Hex } from '@hashcheck/auth';
 import { ErrorCode, HashCheckError } from '@hashcheck/errors';
-import { hasScope, keyIdOf, sameHash, sha256Hex, type BootstrapKey, type Principal, type Scope } from '../domain/api-keys';
+import { hasScope, keyIdOf, type BootstrapKey, type Principal, type Scope } from '../domain/api-keys';
 import type { TenantStore } from '../store/tenants';
 
 declare module 'fastify' {
@@ -39,7 +39,7 @@ export const authPlugin = fp<AuthPluginOptions>(
     const fromBootstrap = (key: string): Principal | undefined => {
       const digest = sha256Hex(key);
       let found: BootstrapKey | undefined;
-      for (const b of opts.bootstrap) if (sameHash(b.sha256, digest)) found = b;
+      for (const b of opts.bootstrap) if (digestsEqual(b.sha256, digest)) found = b;
       return found ? { tenantId: found.name, keyId: `config:${found.name}`, scopes: found.scopes } : undefined;
     };
 

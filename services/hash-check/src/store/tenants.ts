@@ -1,7 +1,8 @@
 import type { Collection, Db, Document } from 'mongodb';
 import { ErrorCode, HashCheckError, isDuplicateKeyError } from '@hashcheck/errors';
+import { digestsEqual, sha256Hex } from '@hashcheck/auth';
 import type { HashType } from '@hashcheck/hash-index';
-import { generateApiKey, keyIdOf, sameHash, sha256Hex, type Scope } from '../domain/api-keys';
+import { generateApiKey, keyIdOf, type Scope } from '../domain/api-keys';
 import { CheckCode } from '../domain/codes';
 import { dayOf } from '../domain/ids';
 import type { MatchTally } from '../domain/bulk-check';
@@ -169,7 +170,7 @@ export class TenantStore {
         this.cache.set(keyId, { at: now, value: found });
       }
     }
-    if (found === null || !sameHash(found.key.sha256, sha256Hex(presented))) return null;
+    if (found === null || !digestsEqual(found.key.sha256, sha256Hex(presented))) return null;
     return found;
   }
 

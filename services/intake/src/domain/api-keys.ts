@@ -1,4 +1,4 @@
-import { authenticateStatic, parseStaticKeys, sha256Hex, type StaticKey } from '@hashcheck/auth';
+import { authenticateStatic, parseStaticKeys, type StaticKey } from '@hashcheck/auth';
 
 export const Scope = { HOTLINE: 'hotline', ADMIN: 'admin' } as const;
 export type ScopeValue = (typeof Scope)[keyof typeof Scope];
@@ -15,8 +15,6 @@ export interface Principal {
 export function parseApiKeys(text: string | undefined): ApiKeyEntry[] {
   return parseStaticKeys(text, { variable: 'INTAKE_API_KEYS', scopes: Object.values(Scope) });
 }
-
-export const hashApiKey = sha256Hex;
 
 export function authenticate(entries: readonly ApiKeyEntry[], presented: string): Principal | undefined {
   const found = authenticateStatic(entries, presented);

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allows, authenticate, hashApiKey, parseApiKeys } from './api-keys';
+import { sha256Hex } from '@hashcheck/auth';
+import { allows, authenticate, parseApiKeys } from './api-keys';
 
 test('keys are configured as hashes and checked by hash', () => {
-  const entries = parseApiKeys(`officer-1:case-officer:${hashApiKey('k-officer')}, ops:admin:${hashApiKey('k-admin')}`);
+  const entries = parseApiKeys(`officer-1:case-officer:${sha256Hex('k-officer')}, ops:admin:${sha256Hex('k-admin')}`);
   const officer = authenticate(entries, 'k-officer');
   assert.deepEqual(officer, { name: 'officer-1', scopes: ['case-officer'] });
   assert.equal(allows(officer!, 'case-officer'), true);
@@ -16,7 +17,7 @@ test('keys are configured as hashes and checked by hash', () => {
 
 test('bad entries name the variable and the entry', () => {
   assert.throws(() => parseApiKeys('x:admin'), /NOTIFICATION_API_KEYS entry 1 must be/);
-  assert.throws(() => parseApiKeys(`ok:admin:${hashApiKey('a')},bb:root:${hashApiKey('b')}`), /entry 2: unknown scope root/);
+  assert.throws(() => parseApiKeys(`ok:admin:${sha256Hex('a')},bb:root:${sha256Hex('b')}`), /entry 2: unknown scope root/);
   assert.throws(() => parseApiKeys('aa:admin:plaintext-key'), /sha256/);
-  assert.throws(() => parseApiKeys(`aa:admin:${hashApiKey('1')},aa:admin:${hashApiKey('2')}`), /appears twice/);
+  assert.throws(() => parseApiKeys(`aa:admin:${sha256Hex('1')},aa:admin:${sha256Hex('2')}`), /appears twice/);
 });

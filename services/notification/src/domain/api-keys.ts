@@ -1,4 +1,4 @@
-import { authenticateStatic, parseStaticKeys, sha256Hex, type StaticKey } from '@hashcheck/auth';
+import { authenticateStatic, parseStaticKeys, type StaticKey } from '@hashcheck/auth';
 
 /**
  * Static API keys for the two kinds of people who call this service: case officers read notices
@@ -18,8 +18,6 @@ export interface Principal {
 export function parseApiKeys(text: string | undefined): ApiKeyEntry[] {
   return parseStaticKeys(text, { variable: 'NOTIFICATION_API_KEYS', scopes: Object.values(Scope) });
 }
-
-export const hashApiKey = sha256Hex;
 
 export function authenticate(entries: readonly ApiKeyEntry[], presented: string): Principal | undefined {
   const found = authenticateStatic(entries, presented);
