@@ -20,11 +20,13 @@ import { MongoClient } from 'mongodb';
 import { pino } from 'pino';
 import { loadConfig } from '@hashcheck/config';
 import { buildApp, EnforcementConfigSchema, ManualClock, systemClock, type Clock } from '@hashcheck/enforcement';
-import { createEvent, NoticesSent, ReportsMatched, Topics, type EventEnvelope } from '@hashcheck/events';
+import { createEvent, NoticesSent, Topics, type EventEnvelope } from '@hashcheck/events';
 import type { App } from '@hashcheck/http';
 import { groupId } from '@hashcheck/runtime';
 import { infra, randomName, TopicRecorder, waitFor } from '@hashcheck/testing';
 import { baseEnv, isolation, waitCaughtUp } from '../e2e/pipeline-harness';
+// One builder of reports.matched events for enforcement's tests and this scenario.
+import { matched, type Item } from '@hashcheck/enforcement/test/helpers';
 import { adminKafka, assignment, committedPartitions, scaleEnabled, sleep, spawnService, waitShared } from './scale-harness';
 
 const H = 3_600_000;
@@ -36,26 +38,11 @@ const BATCH = 6;
 const PARTITIONS = 6;
 const PROVIDERS = Array.from({ length: 8 }, (_, i) => `scale-enf-${i}`);
 
-interface Item { reportId: string; caseKey: string; caseId: string; url: string; sha256: string; providerId: string }
-
 function item(run: string, i: number): Item {
   const sha256 = createHash('sha256').update(`${run}:content:${i}`).digest('hex');
   const providerId = PROVIDERS[Math.floor(i / PER_NOTICE) % PROVIDERS.length] ?? 'x';
   const caseKey = createHash('sha256').update(`${run}:case:${i}`).digest('hex');
   return { reportId: `${run}:${i}`, caseKey, caseId: `${caseKey}.1`, url: `https://files.${providerId}.example/${run}/${i}.jpg`, sha256, providerId };
-}
-
-function matched(it: Item, at: Date): EventEnvelope {
-  return createEvent(ReportsMatched, {
-    source: 'hash-check',
-    subject: it.reportId,
-    data: {
-      reportId: it.reportId, source: 'scale', channel: 'kafka', url: it.url, host: new URL(it.url).host, ip: '192.0.2.10',
-      providerId: it.providerId, providerResolved: true, hashes: { sha256: it.sha256 }, receivedAt: at.toISOString(),
-      caseKey: it.caseKey, caseId: it.caseId, matches: [{ listId: 'police-nl', listName: 'Police NL', category: 'csam-a', hashType: 'sha256', distance: 0 }],
-      checkedAt: at.toISOString(),
-    },
-  });
 }
 
 function noticeSent(items: Item[], sentAt: Date, deadlineAt: Date): EventEnvelope {
