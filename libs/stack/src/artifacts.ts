@@ -1,11 +1,12 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tailFile } from './child';
 import { formatKafkaTemplate } from './kafka';
+import { applyPatches, FERRETDB_MODULE, FERRETDB_PATCHES } from './ferretdb-patches';
 import { checkGo, checkJava, checkMaven, startFailed } from './prereqs';
 
 /** The versions the local stack runs. Artifacts are cached per version. */
@@ -147,22 +148,47 @@ export async function prepareZipkin(env: NodeJS.ProcessEnv = process.env, log: L
 
 export const FERRETDB_BINARY = 'ferretdb-wrapper';
 
-/** Builds the FerretDB wrapper (libs/stack/ferretdb) with the Go toolchain into `<cache>/ferretdb-<version>/`. */
+function makeWritable(path: string): void {
+  const st = statSync(path);
+  chmodSync(path, st.mode | 0o200);
+  if (st.isDirectory()) for (const entry of readdirSync(path)) makeWritable(join(path, entry));
+}
+
+/**
+ * Builds the FerretDB wrapper (libs/stack/ferretdb) with the Go toolchain into `<cache>/ferretdb-<version>/`.
+ * FerretDB's source comes from the Go module proxy; FERRETDB_PATCHES are applied to a copy of it, and
+ * the wrapper is built against that copy (`go mod edit -replace`).
+ */
 export async function prepareFerretDB(env: NodeJS.ProcessEnv = process.env, log: Log = () => undefined): Promise<Artifact> {
   const t0 = Date.now();
   const root = cacheRoot(env);
   const src = join(PACKAGE_DIR, 'ferretdb');
-  const key = fingerprint(VERSIONS.ferretdb, ...['main.go', 'go.mod', 'go.sum'].map((f) => readFileSync(join(src, f), 'utf8')));
+  const files = ['main.go', 'go.mod', 'go.sum'];
+  const key = fingerprint(VERSIONS.ferretdb, ...files.map((f) => readFileSync(join(src, f), 'utf8')), JSON.stringify(FERRETDB_PATCHES));
   const { dir, hit } = await cached(root, `ferretdb-${VERSIONS.ferretdb}`, key, async (tmp) => {
     const { go, buildEnv } = checkGo(env);
     log(`building FerretDB ${VERSIONS.ferretdb} from the Go module proxy (once, a few minutes on 2 cores) ...`);
-    await runTool('ferretdb', go, ['build', '-trimpath', '-buildvcs=false', '-o', join(tmp, FERRETDB_BINARY), '.'], {
-      cwd: src,
-      // FerretDB's SQLite driver is pure Go: no C compiler needed.
-      env: { ...buildEnv, CGO_ENABLED: '0' },
-      logFile: join(root, 'logs', 'go-build-ferretdb.log'),
-      timeoutMs: GO_TIMEOUT_MS,
-    });
+    const work = join(tmp, 'build');
+    mkdirSync(work, { recursive: true });
+    for (const f of files) copyFileSync(join(src, f), join(work, f));
+    const goEnv = { ...buildEnv, CGO_ENABLED: '0' };
+    const logFile = join(root, 'logs', 'go-build-ferretdb.log');
+    const run = (args: string[]) => runTool('ferretdb', go, args, { cwd: work, env: goEnv, logFile, timeoutMs: GO_TIMEOUT_MS });
+    await run(['mod', 'download', `${FERRETDB_MODULE}@v${VERSIONS.ferretdb}`]);
+    const info = spawnSync(go, ['mod', 'download', '-json', `${FERRETDB_MODULE}@v${VERSIONS.ferretdb}`], { cwd: work, env: goEnv, encoding: 'utf8' });
+    const moduleDir = info.status === 0 ? (JSON.parse(info.stdout) as { Dir?: string }).Dir : undefined;
+    if (!moduleDir) throw startFailed('ferretdb', `preparation failed: \`go mod download -json\` gave no module directory (${info.stderr?.trim() ?? ''})`, logFile, '');
+    // The module cache is read-only; the copy must be writable (to patch it, and to delete it afterwards).
+    const copy = join(work, 'ferretdb');
+    cpSync(moduleDir, copy, { recursive: true });
+    makeWritable(copy);
+    for (const file of new Set(FERRETDB_PATCHES.map((p) => p.file))) {
+      const path = join(copy, file);
+      writeFileSync(path, applyPatches(file, readFileSync(path, 'utf8')));
+    }
+    await run(['mod', 'edit', `-replace=${FERRETDB_MODULE}=./ferretdb`]);
+    await run(['build', '-trimpath', '-buildvcs=false', '-o', join(tmp, FERRETDB_BINARY), '.']);
+    rmSync(work, { recursive: true, force: true });
   });
   return { dir, cached: hit, ms: Date.now() - t0 };
 }

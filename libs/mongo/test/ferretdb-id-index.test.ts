@@ -1,0 +1,30 @@
+/**
+ * The local stack builds FerretDB with a patch (libs/stack/src/ferretdb-patches.ts) so that a
+ * lookup by `_id` uses the `_id` index: without it every find, update and delete by `_id` scanned
+ * the whole collection, and each report made the pipeline slower than the one before. FerretDB's
+ * `explain` returns SQLite's query plan, which names the index or says SCAN.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connectMongo } from '@hashcheck/mongo';
+import { databaseUri, infra, randomName } from '@hashcheck/testing';
+
+test('FerretDB finds a document by _id through the _id index, not a table scan', async (t) => {
+  const env = infra(t);
+  if (!env) return;
+  const handle = await connectMongo(databaseUri(env.mongoUri, randomName('idindex').replace(/-/g, '_')), { appName: 'id-index-test' });
+  t.after(async () => { await handle.db.dropDatabase(); await handle.client.close(); });
+  if (!handle.ferretdb) {
+    t.skip('the server is MongoDB, whose _id lookups always use the index');
+    return;
+  }
+  const coll = handle.db.collection<{ _id: string; n: number }>('docs');
+  await coll.insertMany(Array.from({ length: 50 }, (_, i) => ({ _id: `doc-${i}`, n: i })));
+  // An update finds its document with the same query as find (FerretDB's `explain` of an update does
+  // not show the pushed-down filter, so find is the one whose plan can be checked).
+  const plan = JSON.stringify((await handle.db.command({ explain: { find: 'docs', filter: { _id: 'doc-7' } } })).queryPlanner);
+  t.diagnostic(`find by _id: ${plan}`);
+  assert.match(plan, /SEARCH \S+ USING INDEX \S+__id_/, `the plan uses the _id index: ${plan}`);
+  assert.doesNotMatch(plan, /\bSCAN\b/);
+  assert.equal((await coll.findOne({ _id: 'doc-7' }))?.n, 7, 'and finds the right document');
+});
