@@ -2,3 +2,4 @@ export * from './client';
 export * from './outbox';
 export * from './plugin';
 export * from './relay-plugin';
+export * from './insert-batcher';

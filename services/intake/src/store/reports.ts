@@ -12,12 +12,11 @@ import {
   type ReportsAcceptedData,
   type ReportsRejectedData,
 } from '@hashcheck/events';
-import { OUTBOX_INDEX, outboxEntry, type CollectionIndexes, type WithOutbox } from '@hashcheck/mongo';
 import type { Resolution } from '@hashcheck/providers';
 import { caseIdOf } from '../domain/case-key';
 import { deterministicUuid } from '../domain/ids';
 import type { NormalisedReport } from '../domain/submission';
-import { InsertBatcher } from './insert-batcher';
+import { InsertBatcher, OUTBOX_INDEX, outboxEntry, type CollectionIndexes, type WithOutbox } from '@hashcheck/mongo';
 import { recordRejected } from '@hashcheck/telemetry';
 
 export const Collections = { REPORTS: 'reports', CASES: 'cases', REJECTIONS: 'rejections', PROVIDERS: 'providers', DEAD_LETTERS: 'dead_letters' } as const;

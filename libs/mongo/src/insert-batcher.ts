@@ -35,19 +35,32 @@ export class InsertBatcher<T extends Document> {
         await this.coll.insertMany(batch.map((p) => p.doc), { ordered: false });
         for (const p of batch) p.resolve();
       } catch (err) {
-        const writeErrors = (err as MongoBulkWriteError).writeErrors;
-        if (writeErrors === undefined) {
-          for (const p of batch) p.reject(err);
-          continue;
-        }
-        const byIndex = new Map((Array.isArray(writeErrors) ? writeErrors : [writeErrors]).map((w) => [w.index, w]));
-        batch.forEach((p, i) => {
-          const w = byIndex.get(i);
-          if (!w) p.resolve();
-          else p.reject(Object.assign(new Error(w.errmsg ?? 'write error'), { code: w.code }));
-        });
+        settle(batch, err);
       }
     }
     this.#flushing = false;
   }
+}
+
+/**
+ * Only a server's answer with per-document write errors says which documents were stored (the
+ * others of an unordered insert were). The driver also throws a MongoBulkWriteError for a failure
+ * that is not the server's answer (a connection closed mid-request), with an EMPTY `writeErrors`:
+ * nothing is known to be stored then, and every caller gets the error. Reading an empty list as
+ * "no document failed" told intake that reports were stored when the database had just been
+ * killed, and the reports were lost (D4 in docs/reliability.md).
+ */
+function settle<T>(batch: Array<Pending<T>>, err: unknown): void {
+  const raw = (err as Partial<MongoBulkWriteError>).writeErrors;
+  const writeErrors = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+  if (writeErrors.length === 0) {
+    for (const p of batch) p.reject(err);
+    return;
+  }
+  const byIndex = new Map(writeErrors.map((w) => [w.index, w]));
+  batch.forEach((p, i) => {
+    const w = byIndex.get(i);
+    if (!w) p.resolve();
+    else p.reject(Object.assign(new Error(w.errmsg ?? 'write error'), { code: w.code }));
+  });
 }
