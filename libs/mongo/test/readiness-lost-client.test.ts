@@ -130,3 +130,51 @@ test('mongo readiness: not ready while the service\'s own client has lost the se
   await app.mongo.db.collection('things').insertOne({ n: 3 });
   assert.equal(await app.mongo.db.collection('things').countDocuments({ n: { $in: [1, 3] } }), 2);
 });
+
+interface DriverInternals { topology?: { s: { servers: Map<string, { monitor?: { monitorId?: { stop(): void } } }> } } }
+
+test('mongo client whose server monitor stopped (D5) is reconnected once the probe reaches the server, and the service works again', { timeout: 240_000 }, async (t) => {
+  const env = infra(t);
+  if (!env) return;
+  const target = new URL(env.mongoUri);
+  const appName = randomName('d5');
+  const proxy = new AppNameProxy({ host: target.hostname, port: Number(target.port || 27017) }, appName);
+  await proxy.start();
+  t.after(() => proxy.close());
+  const viaProxy = new URL(env.mongoUri);
+  viaProxy.host = `127.0.0.1:${proxy.port}`;
+  const dbName = randomName('d5').replace(/-/g, '_');
+  const logged: string[] = [];
+  const app = Fastify({ logger: { level: 'error', stream: { write: (line: string) => { logged.push(line); } } } });
+  await app.register(healthPlugin);
+  await app.register(mongoPlugin, { uri: databaseUri(viaProxy.toString(), dbName), appName, monitorSilentMs: 45_000 });
+  await app.ready();
+  t.after(async () => {
+    await app.mongo.db.dropDatabase().catch(() => undefined);
+    await app.close();
+  });
+  // On MongoDB the probe is the service's client itself, and the driver restarts a streaming
+  // monitor on a network error: the D5 state is FerretDB's (a polling monitor, no topologyVersion).
+  if (!app.mongo.ferretdb) return t.skip('needs FerretDB as the MongoDB-wire server (the local stack\'s default)');
+  const things = app.mongo.db.collection('things');
+  await things.insertOne({ n: 1 });
+
+  // The state D5 left notification in: the client's server monitor no longer checks (made here by
+  // stopping the driver's monitor timer), and then the client loses its connection to the server.
+  const servers = (app.mongo.client as unknown as DriverInternals).topology?.s.servers;
+  assert.ok(servers && servers.size > 0, 'the driver\'s topology has changed shape; this test reaches into it');
+  for (const s of servers.values()) s.monitor?.monitorId?.stop();
+  proxy.cutMain();
+  await assert.rejects(things.insertOne({ n: 2 }));
+  proxy.restore();
+  // The server is reachable again, but this client cannot find it by itself.
+  await assert.rejects(things.insertOne({ n: 3 }), /Server selection timed out|closed|ECONN/);
+  const res = await app.inject({ method: 'GET', url: '/health/ready' });
+  assert.equal(res.statusCode, 503);
+  assert.match(res.json<{ checks: { mongodb: { error: string } } }>().checks.mongodb.error, /lost the server .*its server monitor last reported \d+ s ago/);
+
+  await waitFor(async () => (await app.inject({ method: 'GET', url: '/health/ready' })).statusCode === 200, { what: 'ready again after the client was reconnected', timeoutMs: 150_000, intervalMs: 1000 });
+  await things.insertOne({ n: 4 });
+  assert.equal(await things.countDocuments({ n: { $in: [1, 4] } }), 2, 'the collection handle taken before the reconnect works');
+  assert.ok(logged.some((l) => l.includes('reconnecting the client')), 'the reconnect is logged');
+});
