@@ -36,10 +36,16 @@ export function parseStaticKeys<S extends string>(text: string | undefined, opti
   });
 }
 
-/** The entry the presented key belongs to. Every entry is compared, each in constant time. */
-export function authenticateStatic<S extends string>(entries: readonly StaticKey<S>[], presented: string): StaticKey<S> | undefined {
+/** Who holds a configured key: its name and scopes, not its hash. */
+export interface StaticPrincipal<S extends string> {
+  name: string;
+  scopes: S[];
+}
+
+/** Who the presented key belongs to. Every entry is compared, each in constant time. */
+export function authenticateStatic<S extends string>(entries: readonly StaticKey<S>[], presented: string): StaticPrincipal<S> | undefined {
   const digest = createHash('sha256').update(presented, 'utf8').digest();
   let found: StaticKey<S> | undefined;
   for (const e of entries) if (timingSafeEqual(e.sha256, digest)) found = e;
-  return found;
+  return found ? { name: found.name, scopes: found.scopes } : undefined;
 }

@@ -8,7 +8,7 @@ const parse = (text: string) => parseStaticKeys(text, { variable: 'TEST_KEYS', s
 
 test('static keys: configured as hashes, found by the key, never by the hash', () => {
   const entries = parse(`team-a:hotline:${sha256Hex('key-a')}, ops:admin+hotline:${sha256Hex('key-ops').toUpperCase()}`);
-  assert.deepEqual(authenticateStatic(entries, 'key-a')?.name, 'team-a');
+  assert.deepEqual(authenticateStatic(entries, 'key-a'), { name: 'team-a', scopes: ['hotline'] }, 'the holder, without the configured hash');
   assert.deepEqual(authenticateStatic(entries, 'key-ops')?.scopes, ['admin', 'hotline']);
   assert.equal(authenticateStatic(entries, 'key-b'), undefined);
   assert.equal(authenticateStatic(entries, sha256Hex('key-a')), undefined, 'the configured hash is not itself a key');

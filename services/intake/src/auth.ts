@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
-import { bearerToken } from '@hashcheck/auth';
+import { authenticateStatic, bearerToken } from '@hashcheck/auth';
 import { ErrorCode, HashCheckError } from '@hashcheck/errors';
-import { authenticate, Scope, type ApiKeyEntry, type Principal, type ScopeValue } from './domain/api-keys';
+import { Scope, type ApiKeyEntry, type Principal, type ScopeValue } from './domain/api-keys';
 
 /**
  * Bearer API keys checked against the hashed INTAKE_API_KEYS list. The key holder's name is the
@@ -16,7 +16,7 @@ export class ApiKeyAuth {
 
   require(scope: ScopeValue): (request: FastifyRequest) => Promise<void> {
     return async (request) => {
-      const principal = authenticate(this.keys, bearerToken(request.headers.authorization));
+      const principal = authenticateStatic(this.keys, bearerToken(request.headers.authorization));
       if (!principal) throw new HashCheckError(ErrorCode.UNAUTHORIZED, 'unknown API key');
       if (!principal.scopes.includes(scope) && !principal.scopes.includes(Scope.ADMIN)) {
         throw new HashCheckError(ErrorCode.FORBIDDEN, `this API key lacks the ${scope} scope`);

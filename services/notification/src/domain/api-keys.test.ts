@@ -1,17 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sha256Hex } from '@hashcheck/auth';
-import { allows, authenticate, parseApiKeys } from './api-keys';
+import { authenticateStatic, sha256Hex } from '@hashcheck/auth';
+import { allows, parseApiKeys } from './api-keys';
 
 test('keys are configured as hashes and checked by hash', () => {
   const entries = parseApiKeys(`officer-1:case-officer:${sha256Hex('k-officer')}, ops:admin:${sha256Hex('k-admin')}`);
-  const officer = authenticate(entries, 'k-officer');
+  const officer = authenticateStatic(entries, 'k-officer');
   assert.deepEqual(officer, { name: 'officer-1', scopes: ['case-officer'] });
   assert.equal(allows(officer!, 'case-officer'), true);
   assert.equal(allows(officer!, 'admin'), false);
-  const admin = authenticate(entries, 'k-admin');
+  const admin = authenticateStatic(entries, 'k-admin');
   assert.equal(allows(admin!, 'case-officer'), true);
-  assert.equal(authenticate(entries, 'nope'), undefined);
+  assert.equal(authenticateStatic(entries, 'nope'), undefined);
   assert.deepEqual(parseApiKeys(''), []);
 });
 

@@ -1,4 +1,4 @@
-import { authenticateStatic, parseStaticKeys, type StaticKey } from '@hashcheck/auth';
+import { parseStaticKeys, type StaticKey, type StaticPrincipal } from '@hashcheck/auth';
 
 /**
  * Static API keys for the two kinds of people who call this service: case officers read notices
@@ -9,19 +9,11 @@ export type ScopeValue = (typeof Scope)[keyof typeof Scope];
 
 export type ApiKeyEntry = StaticKey<ScopeValue>;
 
-export interface Principal {
-  name: string;
-  scopes: ScopeValue[];
-}
+export type Principal = StaticPrincipal<ScopeValue>;
 
 /** `NOTIFICATION_API_KEYS`: `name:scope[+scope]:sha256hex`, comma-separated, e.g. `officer-1:case-officer:9f86…,ops:admin:2c26…`. */
 export function parseApiKeys(text: string | undefined): ApiKeyEntry[] {
   return parseStaticKeys(text, { variable: 'NOTIFICATION_API_KEYS', scopes: Object.values(Scope) });
-}
-
-export function authenticate(entries: readonly ApiKeyEntry[], presented: string): Principal | undefined {
-  const found = authenticateStatic(entries, presented);
-  return found ? { name: found.name, scopes: found.scopes } : undefined;
 }
 
 /** Admin covers everything a case officer may do. */

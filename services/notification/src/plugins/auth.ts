@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
-import { bearerToken } from '@hashcheck/auth';
+import { authenticateStatic, bearerToken } from '@hashcheck/auth';
 import { ErrorCode, HashCheckError } from '@hashcheck/errors';
-import { allows, authenticate, type ApiKeyEntry, type Principal, type ScopeValue } from '../domain/api-keys';
+import { allows, type ApiKeyEntry, type Principal, type ScopeValue } from '../domain/api-keys';
 
 const principals = new WeakMap<FastifyRequest, Principal>();
 
@@ -12,7 +12,7 @@ const principals = new WeakMap<FastifyRequest, Principal>();
  */
 export function requireScope(keys: readonly ApiKeyEntry[], scope: ScopeValue) {
   return async (request: FastifyRequest): Promise<void> => {
-    const principal = authenticate(keys, bearerToken(request.headers.authorization));
+    const principal = authenticateStatic(keys, bearerToken(request.headers.authorization));
     if (!principal) throw new HashCheckError(ErrorCode.UNAUTHORIZED, 'unknown API key');
     if (!allows(principal, scope)) throw new HashCheckError(ErrorCode.FORBIDDEN, `this API key lacks the ${scope} scope`);
     principals.set(request, principal);
