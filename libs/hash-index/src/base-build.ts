@@ -53,7 +53,7 @@ export function buildExactBase(keys: Uint32Array, refs: Uint32Array, width: numb
 export const PDQ_WORDS = 8; // 256 bits
 export const PDQ_SUBS = 16; // 16-bit substrings
 export const PDQ_BUCKETS = 1 << 16;
-export const PDQ_REC = 4; // ints per base record: entry id + 3 inline hash words
+export const PDQ_REC = 3; // ints per base record: 3 inline hash words (the entry ids are a parallel array)
 
 /** The j-th 16-bit substring of the hash at words[off..]. */
 export function pdqSub(words: Uint32Array | Int32Array, off: number, j: number): number {
@@ -61,13 +61,18 @@ export function pdqSub(words: Uint32Array | Int32Array, off: number, j: number):
   return j & 1 ? w & 0xffff : (w >>> 16) & 0xffff;
 }
 
-/** The base of a PdqIndex: hashes, refs and per substring a CSR table of 16-byte records. */
+/**
+ * The base of a PdqIndex: hashes, refs and per substring a CSR table: bucket offsets, 12-byte
+ * records (the inline words a query scans) and, in the same order, the entry ids (read only for
+ * the few records that pass the inline filter, so they stay out of the scanned bytes).
+ */
 export interface PdqBase {
   n: number;
   hashes: Int32Array;
   refs: Uint32Array;
   offsets: Int32Array[];
   records: Int32Array[];
+  ids: Int32Array[];
 }
 
 /** Builds the multi-index tables over `n` hashes (8 words each); takes ownership of exactly sized arrays. */
@@ -77,11 +82,13 @@ export function buildPdqBase(hashes: Uint32Array | Int32Array, refs: Uint32Array
   const r = refs.length === n ? refs : refs.slice(0, n);
   const offsetsAll: Int32Array[] = [];
   const recordsAll: Int32Array[] = [];
+  const idsAll: Int32Array[] = [];
   if (n > 0) {
     const cursor = new Int32Array(PDQ_BUCKETS);
     for (let j = 0; j < PDQ_SUBS; j++) {
       const offsets = new Int32Array(PDQ_BUCKETS + 1);
       const records = new Int32Array(n * PDQ_REC);
+      const ids = new Int32Array(n);
       for (let id = 0; id < n; id++) {
         const k = pdqSub(h, id * PDQ_WORDS, j) + 1;
         offsets[k] = (offsets[k] as number) + 1;
@@ -98,14 +105,15 @@ export function buildPdqBase(hashes: Uint32Array | Int32Array, refs: Uint32Array
         const c = cursor[b] as number;
         cursor[b] = c + 1;
         const p = c * PDQ_REC;
-        records[p] = id;
-        records[p + 1] = h[o + wa] as number;
-        records[p + 2] = h[o + wb] as number;
-        records[p + 3] = h[o + wc] as number;
+        ids[c] = id;
+        records[p] = h[o + wa] as number;
+        records[p + 1] = h[o + wb] as number;
+        records[p + 2] = h[o + wc] as number;
       }
       offsetsAll.push(offsets);
       recordsAll.push(records);
+      idsAll.push(ids);
     }
   }
-  return { n, hashes: h, refs: r, offsets: offsetsAll, records: recordsAll };
+  return { n, hashes: h, refs: r, offsets: offsetsAll, records: recordsAll, ids: idsAll };
 }

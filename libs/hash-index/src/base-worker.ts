@@ -16,7 +16,7 @@ port.on('message', (job: BuildJob) => {
       const base = buildPdqBase(job.hashes, job.refs, job.n);
       const reply: BuildReply = { id: job.id, ok: true, kind: 'pdq', base };
       const buffers = new Set<ArrayBuffer>([base.hashes.buffer as ArrayBuffer, base.refs.buffer as ArrayBuffer]);
-      for (const a of [...base.offsets, ...base.records]) buffers.add(a.buffer as ArrayBuffer);
+      for (const a of [...base.offsets, ...base.records, ...base.ids]) buffers.add(a.buffer as ArrayBuffer);
       port.postMessage(reply, [...buffers]);
     }
   } catch (err) {

@@ -342,13 +342,7 @@ export class HashIndex {
    */
   matchManyWords(type: HashType, words: Uint32Array, offs: Int32Array, count: number, found: Uint8Array): number {
     if (type !== 'pdq') return this.exact[type].lookupMany(words, offs, count, found, this.limits);
-    let total = 0;
-    for (let j = 0; j < count; j++) {
-      const hit = this.pdq.search(words, offs[j] as number, this.maxPdq, this.limits) > 0 ? 1 : 0;
-      found[j] = hit;
-      total += hit;
-    }
-    return total;
+    return this.pdq.searchMany(words, offs, count, this.maxPdq, this.limits, found);
   }
 
   private manyWords = new Uint32Array(0);
