@@ -70,9 +70,19 @@ test('the byte path answers exactly like the general path (results, counts, tall
       }
       assert.ok(fast, text.slice(0, 200));
       assert.equal(fast.count, items.length);
-      const a = outcome(() => fastBulkCheck(fast, maxItems, batched));
-      const b = outcome(() => bulkCheck(JSON.parse(text), maxItems, general));
+      // The PDQ items seen by the probing detector, with their matches, are the same on both paths too.
+      const seenFast: { hash: string; matches: readonly PublicMatch[] }[] = [];
+      const seenGeneral: { hash: string; matches: readonly PublicMatch[] }[] = [];
+      const a = outcome(() => fastBulkCheck(fast, maxItems, batched, (start, len, matches) => seenFast.push({ hash: Buffer.from(fast.buf.buffer, fast.buf.byteOffset + start, len).toString('latin1'), matches })));
+      const b = outcome(() =>
+        bulkCheck(JSON.parse(text), maxItems, (t, h) => {
+          const m = general(t, h);
+          if (t === 'pdq' && m !== undefined) seenGeneral.push({ hash: h, matches: m });
+          return m;
+        }),
+      );
       assert.deepEqual(a, b);
+      if (!(b as { error?: string }).error) assert.deepEqual(seenFast, seenGeneral);
     }),
     { numRuns: 300 },
   );

@@ -128,6 +128,8 @@ function checkCount(count: number, maxItems: number): void {
   if (count > maxItems) throw new HashCheckError(CheckCode.TOO_MANY_ITEMS, `${count} items; at most ${maxItems} per request`, { statusCode: 400, details: { maxItems } });
 }
 
+const NO_PUBLIC_MATCHES: readonly PublicMatch[] = Object.freeze([]);
+
 /** The engine as the batched bulk check sees it: hashes as packed words. */
 export interface BatchMatcher {
   /** found[j] = 1 when the hash of `type` at words[offs[j]..] matches anything; returns how many. */
@@ -138,8 +140,8 @@ export interface BatchMatcher {
 
 /**
  * `bulkCheck` for a body read from its bytes (parseCheckBody): same results and counts, but the
- * hashes go from the request bytes to packed words without strings, exact hashes are looked up in
- * one batch per type, and match objects are built only for the few that match. `onPdq` sees each
+ * hashes go from the request bytes to packed words without strings, hashes are looked up in one
+ * batch per type (PDQ too), and match objects are built only for the few that match. `onPdq` sees each
  * valid PDQ item (for the probing detector) with its matches.
  */
 export function fastBulkCheck(body: FastCheckBody, maxItems: number, matcher: BatchMatcher, onPdq?: (start: number, len: number, matches: readonly PublicMatch[]) => void): BulkCheckOutcome {
@@ -168,7 +170,7 @@ export function fastBulkCheck(body: FastCheckBody, maxItems: number, matcher: Ba
     const c = counts[t] as number;
     const type = HASH_TYPES[t] as HashType;
     byType[type] = c;
-    if (c === 0 || type === 'pdq') continue;
+    if (c === 0) continue;
     const o = offs[t] as Int32Array;
     if (matcher.matchMany(type, words, o, c, found) === 0) continue;
     for (let j = 0; j < c; j++) if (found[j] === 1) state[(o[j] as number) >>> 3] = 1;
@@ -185,14 +187,11 @@ export function fastBulkCheck(body: FastCheckBody, maxItems: number, matcher: Ba
       parts[i] = itemError(i, CheckCode.INVALID_HASH, `a ${type} hash is ${HASH_BYTES[type] * 2} hex digits`);
       continue;
     }
-    let matches: readonly PublicMatch[] | undefined;
-    if (type === 'pdq') {
-      matches = matcher.matchWords(type, words, i * 8);
-      onPdq?.(starts[i] as number, lens[i] as number, matches);
-    } else if (st === 1) {
-      matches = matcher.matchWords(type, words, i * 8);
-    }
-    if (matches === undefined || matches.length === 0) {
+    // Match objects only for the items the batch found (PDQ included: its batched search prefetches
+    // the next query's buckets, ~1.6-2x faster per query than one search each).
+    const matches: readonly PublicMatch[] = st === 1 ? matcher.matchWords(type, words, i * 8) : NO_PUBLIC_MATCHES;
+    if (type === 'pdq') onPdq?.(starts[i] as number, lens[i] as number, matches);
+    if (matches.length === 0) {
       parts[i] = noMatch(i);
       continue;
     }
