@@ -327,14 +327,23 @@ export class PdqIndex {
       const masks = MASKS[r] as Uint16Array;
       const v = sub(q, qo, j);
       const offsets = this.offsets[j] as Int32Array;
-      const rec = this.records[j] as Int32Array;
       const nm = masks.length;
       for (let mi = 0; mi < nm; mi++, k++) {
         const b = v ^ (masks[mi] as number);
-        const a = (offsets[b] as number) * REC;
-        const e = (offsets[b + 1] as number) * REC;
-        st[k] = a;
-        en[k] = e;
+        st[k] = (offsets[b] as number) * REC;
+        en[k] = (offsets[b + 1] as number) * REC;
+      }
+    }
+    // Second pass, so that the offsets' own cache misses overlap instead of each delaying its bucket.
+    k = base;
+    for (let j = 0; j < SUBS; j++) {
+      const r = RADII[rowOff + j] as number;
+      if (r < 0) continue;
+      const rec = this.records[j] as Int32Array;
+      const nm = (MASKS[r] as Uint16Array).length;
+      for (let mi = 0; mi < nm; mi++, k++) {
+        const a = st[k] as number;
+        const e = en[k] as number;
         // 16 ints = one 64-byte line; the last int covers the line a bucket ends in.
         if (a < e) {
           for (let p = a; p < e; p += 16) touch ^= rec[p] as number;
