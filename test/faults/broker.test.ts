@@ -14,7 +14,7 @@ import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Topics } from '@hashcheck/events';
 import type { Stack } from '@hashcheck/stack';
-import { describe, ownStack, Partner, settle, setup, sleep, watchReadiness, type Setup } from './harness';
+import { checkIntake, ownStack, Partner, setup, sleep, watchReadiness } from './harness';
 
 const N = Number(process.env.FAULTS_REPORTS ?? 200);
 const RATE = Number(process.env.FAULTS_RATE ?? 20);
@@ -36,17 +36,6 @@ after(async () => {
 function ready(t: TestContext): Stack | undefined {
   if (!stack) t.skip(skipReason ?? 'no stack');
   return stack;
-}
-
-async function check(t: TestContext, s: Setup, partner: Partner, label: string): Promise<void> {
-  const a = await settle(s, partner, SETTLE_MS);
-  t.diagnostic(`${label}: ${describe(a)}; partner send retries ${partner.sendErrors}`);
-  assert.equal(a.acked, N, 'the partner did not get every report acknowledged');
-  assert.deepEqual(a.missing.slice(0, 20), [], `${a.missing.length} acknowledged reports not accounted for`);
-  assert.deepEqual(a.wronglyAccepted, []);
-  assert.deepEqual(a.wronglyRejected, []);
-  assert.equal(a.storedReports + a.storedRejections, N, 'N in, N out (stored reports + rejections)');
-  assert.equal(a.acceptedOnTopic + a.rejectedOnTopic, N, 'N in, N out (distinct ids on reports.accepted + reports.rejected)');
 }
 
 test('Kafka broker SIGKILLed and restarted mid-stream: nothing lost, intake not-ready while it is down and ready after', { timeout: 240_000 }, async (t) => {
@@ -71,5 +60,5 @@ test('Kafka broker SIGKILLed and restarted mid-stream: nothing lost, intake not-
   await stream;
   t.diagnostic(`broker down ${(down / 1000).toFixed(1)} s; intake ready again ${(readyAfter / 1000).toFixed(1)} s after the restart; said not-ready while down: ${w.sawNotReady || notReadyWhileDown}`);
   assert.ok(w.sawNotReady || notReadyWhileDown, 'intake never said not-ready while the broker was down');
-  await check(t, s, partner, 'broker kill');
+  await checkIntake(t, s, partner, N, SETTLE_MS, 'broker kill');
 });

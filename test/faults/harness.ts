@@ -9,6 +9,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
+import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
@@ -275,6 +276,18 @@ export async function settle(s: Setup, partner: Partner, timeoutMs: number): Pro
 
 export function describe(a: Accounting): string {
   return `acked ${a.acked}; stored rejections ${a.storedRejections}; stored reports ${a.storedReports}; reports.accepted: ${a.acceptedOnTopic} distinct / ${a.acceptedMessages} messages; reports.rejected: ${a.rejectedOnTopic} distinct / ${a.rejectedMessages} messages; missing ${a.missing.length}; wrongly accepted ${a.wronglyAccepted.length}; wrongly rejected ${a.wronglyRejected.length}`;
+}
+
+/** Waits until intake has accounted for the stream, prints the counts and asserts N in, N out (intake-level scenarios). */
+export async function checkIntake(t: TestContext, s: Setup, partner: Partner, n: number, settleMs: number, label: string): Promise<void> {
+  const a = await settle(s, partner, settleMs);
+  t.diagnostic(`${label}: ${describe(a)}; partner send retries ${partner.sendErrors}`);
+  assert.equal(a.acked, n, 'the partner did not get every report acknowledged');
+  assert.deepEqual(a.missing.slice(0, 20), [], `${a.missing.length} acknowledged reports not accounted for`);
+  assert.deepEqual(a.wronglyAccepted, []);
+  assert.deepEqual(a.wronglyRejected, []);
+  assert.equal(a.storedReports + a.storedRejections, n, 'N in, N out (stored reports + rejections)');
+  assert.equal(a.acceptedOnTopic + a.rejectedOnTopic, n, 'N in, N out (distinct ids on reports.accepted + reports.rejected)');
 }
 
 /** Samples a service's readiness every 250 ms until stopped: did it say not-ready, and when was it ready again. */

@@ -10,26 +10,14 @@
  * (200), FAULTS_RATE (20/s). `HASHCHECK_FAULTS=off` skips.
  */
 import { tmpdir } from 'node:os';
-import { test, type TestContext } from 'node:test';
-import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { Topics } from '@hashcheck/events';
 import { infra } from '@hashcheck/testing';
-import { account, describe, Partner, settle, setup, sleep, type Setup } from './harness';
+import { account, checkIntake, Partner, setup, sleep } from './harness';
 
 const N = Number(process.env.FAULTS_REPORTS ?? 200);
 const RATE = Number(process.env.FAULTS_RATE ?? 20);
 const SETTLE_MS = 90_000;
-
-async function check(t: TestContext, s: Setup, partner: Partner, label: string): Promise<void> {
-  const a = await settle(s, partner, SETTLE_MS);
-  t.diagnostic(`${label}: ${describe(a)}; partner send retries ${partner.sendErrors}`);
-  assert.equal(a.acked, N, 'the partner did not get every report acknowledged');
-  assert.deepEqual(a.missing.slice(0, 20), [], `${a.missing.length} acknowledged reports not accounted for`);
-  assert.deepEqual(a.wronglyAccepted, []);
-  assert.deepEqual(a.wronglyRejected, []);
-  assert.equal(a.storedReports + a.storedRejections, N, 'N in, N out (stored reports + rejections)');
-  assert.equal(a.acceptedOnTopic + a.rejectedOnTopic, N, 'N in, N out (distinct ids on reports.accepted + reports.rejected)');
-}
 
 test('intake SIGKILLed mid-batch and restarted: nothing lost, no report stored twice', { timeout: 200_000 }, async (t) => {
   if (process.env.HASHCHECK_FAULTS === 'off') return t.skip('HASHCHECK_FAULTS=off');
@@ -50,5 +38,5 @@ test('intake SIGKILLed mid-batch and restarted: nothing lost, no report stored t
   const back = Date.now() - t0;
   await stream;
   t.diagnostic(`intake SIGKILLed with ${mid} of ${N} reports stored; ready again ${(back / 1000).toFixed(1)} s later`);
-  await check(t, s, partner, 'intake kill');
+  await checkIntake(t, s, partner, N, SETTLE_MS, 'intake kill');
 });
