@@ -1,8 +1,9 @@
-import { context, propagation } from '@opentelemetry/api';
+import { context, propagation, trace as otelTrace } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import type { Kafka, Producer, IHeaders, Message } from 'kafkajs';
 import { Header, type EventCodec, type EventEnvelope } from '@hashcheck/events';
 import { recordPublished } from '@hashcheck/telemetry';
-import { contextFromCarrier, type Carrier } from './tracing';
+import { contextFromCarrier, startMessagingSpan, type Carrier } from './tracing';
 
 export interface PublishOptions {
   /** Send under this trace context (the outbox relay passes the context captured at write time). */
@@ -71,6 +72,38 @@ export class EventProducer {
       await this.producer.send({ topic: this.topic(topic), acks: -1, messages });
     });
     recordPublished(topic, events.length);
+  }
+
+  /**
+   * Events to one topic in ONE request, each under its own trace context (the outbox relay's
+   * entries, each captured when its change was written). The kafkajs instrumentation would start
+   * every message's span under the caller's context, so it is suppressed for this send and each
+   * message gets its `send` span here, as a child of its own context.
+   */
+  async publishTraced(topic: string, items: ReadonlyArray<{ event: EventEnvelope; carrier: Carrier | undefined }>): Promise<void> {
+    if (items.length === 0) return;
+    const name = this.topic(topic);
+    const spans = items.map(({ carrier }) => {
+      const parent = contextFromCarrier(carrier);
+      return { parent, span: startMessagingSpan('send', name, parent) };
+    });
+    const messages = items.map(({ event }, i) => {
+      const m = this.toMessage(event);
+      const { parent, span } = spans[i]!;
+      const headers: Record<string, string> = {};
+      propagation.inject(otelTrace.setSpan(parent, span), headers);
+      m.headers = { ...m.headers, ...headers };
+      return m;
+    });
+    try {
+      await context.with(suppressTracing(context.active()), () => this.producer.send({ topic: name, acks: -1, messages }));
+    } catch (err) {
+      for (const { span } of spans) span.recordException(err as Error);
+      throw err;
+    } finally {
+      for (const { span } of spans) span.end();
+    }
+    recordPublished(topic, items.length);
   }
 
   /** For dead-lettering and tests: raw messages, no validation. */

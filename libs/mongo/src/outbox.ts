@@ -60,13 +60,26 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   return out;
 }
 
+/** How many published entry ids a relay remembers (about 100 bytes each). */
+const RECENT_IDS = 50_000;
+
 /** Longest pause between two sweeps that find nothing (crash leftovers of another instance wait at most this). */
 const MAX_SWEEP_MS = 30_000;
 
-/** The document a write just gave pending entries: the relay fetches it by `_id` instead of sweeping. */
+/**
+ * The document a write just gave pending entries: the relay fetches it by `_id` instead of
+ * sweeping, or, when the writer hands over the `entries` it wrote, publishes them without reading.
+ */
 export interface OutboxHint {
   collection: string;
   id: unknown;
+  /** Exactly the entries the write stored (the same objects), so they need no read back. */
+  entries?: OutboxEntry[];
+}
+
+interface Hinted {
+  id: unknown;
+  entries?: OutboxEntry[];
 }
 
 /**
@@ -83,11 +96,17 @@ export class OutboxRelay {
   #running: Promise<void> | undefined;
   #again = false;
   #stopped = true;
-  #hints = new Map<string, Map<string, unknown>>();
+  #hints = new Map<string, Map<string, Hinted>>();
   #nextSweep = 0;
   #sweepDelay = 0;
   /** notify() calls without a hint so far: one made during a sweep asks for another sweep. */
   #sweepAsked = 0;
+  /**
+   * Ids of the entries this relay published lately. Entries handed over by a writer are not read
+   * back, so a sweep that ran between the write and the hinted pass may have published them
+   * already: those are skipped, not published twice.
+   */
+  #recent = new Set<string>();
 
   constructor(private readonly options: OutboxRelayOptions) {}
 
@@ -108,7 +127,10 @@ export class OutboxRelay {
     if (hint) {
       let ids = this.#hints.get(hint.collection);
       if (!ids) this.#hints.set(hint.collection, (ids = new Map()));
-      ids.set(`${typeof hint.id}:${String(hint.id)}`, hint.id);
+      const key = `${typeof hint.id}:${String(hint.id)}`;
+      const before = ids.get(key);
+      // Two writes to one document before a pass: its stored entries are read (both sets are there).
+      ids.set(key, before ? { id: hint.id } : hint.entries ? { id: hint.id, entries: hint.entries } : { id: hint.id });
     } else {
       this.#nextSweep = 0;
       this.#sweepDelay = 0;
@@ -182,15 +204,21 @@ export class OutboxRelay {
       const coll = this.options.db.collection<WithOutbox & Document>(name);
       const all = [...ids.values()];
       try {
-        for (let i = 0; i < all.length; i += batch) {
-          const slice = all.slice(i, i + batch);
-          // One find per id: `_id: { $in }` is a full scan on FerretDB.
-          const docs = await mapLimit(slice, this.#concurrency, (id) => coll.findOne({ _id: id } as Filter<WithOutbox & Document>, { projection: { outbox: 1 } }));
+        // Entries handed over by the writer go out as they are; other hints are read by `_id`
+        // (one find per id: `_id: { $in }` is a full scan on FerretDB).
+        const given = all.filter((h) => h.entries !== undefined && !h.entries.every((e) => this.#recent.has(e.id)));
+        for (let i = 0; i < given.length; i += batch * 5) {
+          published += await this.#publishDocs(name, given.slice(i, i + batch * 5).map((h) => ({ _id: h.id, outbox: h.entries })), true);
+        }
+        const toRead = all.filter((h) => h.entries === undefined);
+        for (let i = 0; i < toRead.length; i += batch) {
+          const slice = toRead.slice(i, i + batch);
+          const docs = await mapLimit(slice, this.#concurrency, (h) => coll.findOne({ _id: h.id } as Filter<WithOutbox & Document>, { projection: { outbox: 1 } }));
           published += await this.#publishDocs(name, docs.filter((d) => d !== null));
         }
       } catch (err) {
-        // Keep the hints for the next pass; the sweep would find the entries anyway.
-        for (const id of all) this.notify({ collection: name, id });
+        // Keep the hints (without entries: they are read again) for the next pass; the sweep would find them anyway.
+        for (const h of all) this.notify({ collection: name, id: h.id });
         throw err;
       }
     }
@@ -212,32 +240,56 @@ export class OutboxRelay {
   }
 
   /**
-   * Publishes the entries of some documents, then removes exactly those entries. Entries that share
-   * a topic and a trace context go out in one request; entries of one document keep their order.
+   * Publishes the entries of some documents, then removes exactly those entries. All entries for one
+   * topic go out in one request, each under the trace context captured with it; entries of one
+   * document keep their order. `given`: the entries came from the writer, not from a read.
    */
-  async #publishDocs(name: string, docs: Array<WithOutbox & Document>): Promise<number> {
-    const groups: Array<{ topic: string; carrierKey: string; carrier: Carrier; events: EventEnvelope[] }> = [];
+  async #publishDocs(name: string, docs: Array<WithOutbox & Document>, given = false): Promise<number> {
+    const byTopic = new Map<string, Array<{ event: EventEnvelope; carrier: Carrier }>>();
     const done: Array<{ _id: unknown; entries: OutboxEntry[] }> = [];
     for (const doc of docs) {
       const entries = (doc.outbox ?? []) as OutboxEntry[];
       if (entries.length === 0) continue;
       for (const entry of entries) {
-        const carrierKey = JSON.stringify(entry.carrier ?? {});
-        const last = groups.at(-1);
-        // Each trace context is its own send, so the producer span is a child of the write's trace.
-        if (last && last.topic === entry.topic && last.carrierKey === carrierKey) last.events.push(entry.event);
-        else groups.push({ topic: entry.topic, carrierKey, carrier: entry.carrier ?? {}, events: [entry.event] });
+        let group = byTopic.get(entry.topic);
+        if (!group) byTopic.set(entry.topic, (group = []));
+        group.push({ event: entry.event, carrier: entry.carrier ?? {} });
       }
       done.push({ _id: doc._id, entries });
     }
     if (done.length === 0) return 0;
-    for (const g of groups) await this.options.producer.publish(g.topic, g.events, { carrier: g.carrier });
-    // $pullAll with the entries exactly as read: FerretDB 1.24 ignores a $pull with a condition
+    for (const [topic, items] of byTopic) {
+      await this.options.producer.publishTraced(topic, items);
+      for (const { event } of items) this.#remember(event.id);
+    }
+    // $pullAll with the entries exactly as stored: FerretDB 1.24 ignores a $pull with a condition
     // ({ id: { $in } }) and every entry would be republished on every pass. One update per
-    // command, not a bulkWrite: see `concurrency` (FerretDB commits each statement on its own
-    // anyway, so a bulkWrite saved round trips only).
+    // command, not a bulkWrite: see `concurrency`.
     const coll = this.options.db.collection(name);
-    await mapLimit(done, this.#concurrency, (d) => coll.updateOne({ _id: d._id } as Filter<Document>, { $pullAll: { outbox: d.entries } } as Document));
+    await mapLimit(done, this.#concurrency, async (d) => {
+      const r = await coll.updateOne({ _id: d._id } as Filter<Document>, { $pullAll: { outbox: d.entries } } as Document);
+      // Entries handed over by a writer compare equal to what it stored; if they ever do not, remove
+      // the stored entries with the same ids (already published: not published again).
+      if (given && r.modifiedCount === 0) await this.#pullById(coll, d._id, new Set(d.entries.map((e) => e.id)));
+    });
     return done.reduce((n, d) => n + d.entries.length, 0);
+  }
+
+  #remember(id: string): void {
+    this.#recent.add(id);
+    if (this.#recent.size > RECENT_IDS) {
+      for (const old of this.#recent) {
+        this.#recent.delete(old);
+        if (this.#recent.size <= RECENT_IDS * 0.9) break;
+      }
+    }
+  }
+
+  async #pullById(coll: ReturnType<Db['collection']>, id: unknown, ids: Set<string>): Promise<void> {
+    const doc = await coll.findOne({ _id: id } as Filter<Document>, { projection: { outbox: 1 } });
+    const stored = ((doc?.outbox ?? []) as OutboxEntry[]).filter((e) => ids.has(e.id));
+    if (stored.length === 0) return;
+    this.options.logger.debug({ collection: coll.collectionName, count: stored.length }, 'outbox entries handed over did not match the stored ones; removed by id');
+    await coll.updateOne({ _id: id } as Filter<Document>, { $pullAll: { outbox: stored } } as Document);
   }
 }

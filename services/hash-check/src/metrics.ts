@@ -7,6 +7,7 @@ import { PIPELINE_TENANT } from './consumers/handlers';
 import type { MatchTally } from './domain/bulk-check';
 import type { ListEngine, ReportMatch } from './engine/list-engine';
 import { ReportCheckStore } from './store/reports';
+import type { OutboxEntry } from '@hashcheck/mongo';
 
 /** Which API a check came through (`report` = the report pipeline, under its own tenant). */
 export const CheckApi = { BULK: 'bulk', EOKM: 'eokm', REPORT: 'report' } as const;
@@ -46,7 +47,7 @@ export function recordReportCheck(tenantId: string, hashes: HashesValue, matches
 
 /** The report-check store, counting each accepted report the first time it is checked. */
 export class MeasuredReportCheckStore extends ReportCheckStore {
-  override async record(accepted: EventEnvelope<ReportsAcceptedData>, matches: ReportMatch[]): Promise<boolean> {
+  override async record(accepted: EventEnvelope<ReportsAcceptedData>, matches: ReportMatch[]): Promise<OutboxEntry[] | undefined> {
     const fresh = await super.record(accepted, matches);
     if (fresh) recordReportCheck(PIPELINE_TENANT, accepted.data.hashes, matches);
     return fresh;

@@ -56,12 +56,14 @@ export async function buildApp(config: IntakeConfig, options: BuildOptions = {})
     handler: submittedHandler(ingest),
     onInvalid: submittedInvalidHandler(ingest, { producer: app.kafka.producer, ledger: app.mongo.db.collection(Collections.DEAD_LETTERS), groupId: submittedGroup }),
     partitionsConsumedConcurrently: config.INTAKE_CONSUMER_CONCURRENCY,
+    batchConcurrency: config.INTAKE_BATCH_CONCURRENCY,
   });
   await app.register(consumerPlugin, {
     name: 'pipeline-status',
     groupId: groupId(config, SERVICE, 'pipeline-status'),
     topics: PIPELINE_STATUS_TOPICS,
     handler: pipelineStatusHandler(reports),
+    batchConcurrency: config.INTAKE_BATCH_CONCURRENCY,
   });
 
   await app.register(reportRoutes, { maxBatch: config.INTAKE_MAX_BATCH });

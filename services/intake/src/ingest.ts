@@ -50,7 +50,7 @@ export class Ingest {
       return o;
     });
     if (outcome.kind === 'conflict') return this.reject(ctx, 'HC_CONFLICT', outcome.reasons, data.reportId, data.source);
-    if (outcome.kind === 'accepted') this.notify({ collection: Collections.REPORTS, id: outcome.report._id });
+    if (outcome.kind === 'accepted') this.notify({ collection: Collections.REPORTS, id: outcome.report._id, entries: outcome.outbox });
     return { status: outcome.kind, report: outcome.report };
   }
 
@@ -77,8 +77,8 @@ export class Ingest {
     const rejection: Parameters<ReportStore['reject']>[1] = { code, reasons, original };
     if (reportId !== undefined) rejection.reportId = reportId;
     if (source !== undefined) rejection.source = source;
-    const { stored } = await this.store.reject(ctx.rejectionKey, rejection);
-    if (stored) this.notify({ collection: Collections.REJECTIONS, id: ctx.rejectionKey });
+    const r = await this.store.reject(ctx.rejectionKey, rejection);
+    if (r.stored) this.notify({ collection: Collections.REJECTIONS, id: ctx.rejectionKey, entries: r.outbox });
     const result: IngestResult = { status: 'rejected', code, reasons };
     if (reportId !== undefined) result.reportId = reportId;
     return result;

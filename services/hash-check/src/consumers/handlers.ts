@@ -1,9 +1,11 @@
 import { ErrorCode, HashCheckError } from '@hashcheck/errors';
 import { HashesChanges, HashesRetractionRequested, ReportsAccepted, type EventEnvelope, type HashesChangesData, type HashesRetractionRequestedData, type ReportsAcceptedData } from '@hashcheck/events';
 import type { EventHandler } from '@hashcheck/kafka';
+import type { OutboxHint } from '@hashcheck/mongo';
 import { Attr, Step, withSpan } from '@hashcheck/telemetry';
 import { MatchTallies } from '../domain/bulk-check';
 import type { ListEngine } from '../engine/list-engine';
+import { Collections } from '../store/collections';
 import type { ReportCheckStore } from '../store/reports';
 import type { RetractionStore } from '../store/retractions';
 import type { TenantStore } from '../store/tenants';
@@ -15,7 +17,7 @@ export const PIPELINE_TENANT = 'report-pipeline';
  * reports.accepted: match every hash of the report and emit reports.matched / reports.unmatched
  * (via the outbox). One outcome per accepted event: a redelivery finds the stored outcome.
  */
-export function reportsHandler(engine: ListEngine, checks: ReportCheckStore, tenants: TenantStore, notify: () => void): EventHandler {
+export function reportsHandler(engine: ListEngine, checks: ReportCheckStore, tenants: TenantStore, notify: (hint: OutboxHint) => void): EventHandler {
   return async (event) => {
     if (event.type !== ReportsAccepted.type) return;
     // Matching against a half-loaded index would emit wrong "unmatched" events.
@@ -29,7 +31,7 @@ export function reportsHandler(engine: ListEngine, checks: ReportCheckStore, ten
       const fresh = await checks.record(accepted, matches);
       span.setAttribute(Attr.OUTCOME, !fresh ? 'already-checked' : matches.length > 0 ? 'matched' : 'unmatched');
       if (fresh) {
-        notify();
+        notify({ collection: Collections.REPORT_CHECKS, id: accepted.id, entries: fresh });
         const tallies = new MatchTallies();
         for (const m of matches) tallies.add(m.hashType, [m.listId]);
         await tenants.recordMatches(PIPELINE_TENANT, 'report', tallies.list());

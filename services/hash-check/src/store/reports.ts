@@ -1,7 +1,7 @@
 import type { Collection, Db } from 'mongodb';
 import { isDuplicateKeyError } from '@hashcheck/errors';
 import { createEvent, ReportsMatched, ReportsUnmatched, Topics, type EventEnvelope, type ReportsAcceptedData } from '@hashcheck/events';
-import { OUTBOX_INDEX, outboxEntry, type CollectionIndexes, type WithOutbox } from '@hashcheck/mongo';
+import { InsertBatcher, OUTBOX_INDEX, outboxEntry, type CollectionIndexes, type OutboxEntry, type WithOutbox } from '@hashcheck/mongo';
 import { deterministicUuid } from '../domain/ids';
 import type { ReportMatch } from '../engine/list-engine';
 import { Collections, SERVICE_SOURCE } from './collections';
@@ -25,13 +25,19 @@ export const REPORT_INDEXES: CollectionIndexes[] = [
 /** Checks of accepted reports, each with its matched/unmatched event in the same document. */
 export class ReportCheckStore {
   readonly checks: Collection<ReportCheckDoc>;
+  /** Checks of the reports handled at once share one insertMany (the consumer runs a batch's messages together). */
+  readonly #inserts: InsertBatcher<ReportCheckDoc>;
 
   constructor(db: Db) {
     this.checks = db.collection<ReportCheckDoc>(Collections.REPORT_CHECKS);
+    this.#inserts = new InsertBatcher(this.checks);
   }
 
-  /** Stores the outcome and queues its event; false when this accepted event was checked already. */
-  async record(accepted: EventEnvelope<ReportsAcceptedData>, matches: ReportMatch[]): Promise<boolean> {
+  /**
+   * Stores the outcome with its event; returns the stored outbox entries (for the relay), or
+   * undefined when this accepted event was checked already.
+   */
+  async record(accepted: EventEnvelope<ReportsAcceptedData>, matches: ReportMatch[]): Promise<OutboxEntry[] | undefined> {
     const checkedAt = new Date();
     const data = accepted.data;
     const event =
@@ -39,11 +45,12 @@ export class ReportCheckStore {
         ? createEvent(ReportsMatched, { id: deterministicUuid(`reports.checked:${accepted.id}`), subject: data.reportId, source: SERVICE_SOURCE, occurredAt: checkedAt, data: { ...data, matches, checkedAt: checkedAt.toISOString() } })
         : createEvent(ReportsUnmatched, { id: deterministicUuid(`reports.checked:${accepted.id}`), subject: data.reportId, source: SERVICE_SOURCE, occurredAt: checkedAt, data: { ...data, checkedAt: checkedAt.toISOString() } });
     const topic = matches.length > 0 ? Topics.reportsMatched : Topics.reportsUnmatched;
+    const outbox = [outboxEntry(topic, event)];
     try {
-      await this.checks.insertOne({ _id: accepted.id, reportId: data.reportId, caseId: data.caseId, hashes: data.hashes, matched: matches.length > 0, matches, checkedAt, outbox: [outboxEntry(topic, event)] });
-      return true;
+      await this.#inserts.insert({ _id: accepted.id, reportId: data.reportId, caseId: data.caseId, hashes: data.hashes, matched: matches.length > 0, matches, checkedAt, outbox });
+      return outbox;
     } catch (err) {
-      if (isDuplicateKeyError(err)) return false;
+      if (isDuplicateKeyError(err)) return undefined;
       throw err;
     }
   }

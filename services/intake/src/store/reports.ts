@@ -16,7 +16,7 @@ import type { Resolution } from '@hashcheck/providers';
 import { caseIdOf } from '../domain/case-key';
 import { deterministicUuid } from '../domain/ids';
 import type { NormalisedReport } from '../domain/submission';
-import { InsertBatcher, OUTBOX_INDEX, outboxEntry, type CollectionIndexes, type WithOutbox } from '@hashcheck/mongo';
+import { InsertBatcher, OUTBOX_INDEX, outboxEntry, type CollectionIndexes, type OutboxEntry, type WithOutbox } from '@hashcheck/mongo';
 import { recordRejected } from '@hashcheck/telemetry';
 
 export const Collections = { REPORTS: 'reports', CASES: 'cases', REJECTIONS: 'rejections', PROVIDERS: 'providers', DEAD_LETTERS: 'dead_letters' } as const;
@@ -76,7 +76,7 @@ export const REPORT_INDEXES: CollectionIndexes[] = [
 ];
 
 export type AcceptOutcome =
-  | { kind: 'accepted'; report: ReportDocument }
+  | { kind: 'accepted'; report: ReportDocument; outbox: OutboxEntry[] }
   | { kind: 'duplicate'; report: ReportDocument }
   | { kind: 'conflict'; reasons: string[]; report: ReportDocument };
 
@@ -155,7 +155,8 @@ export class ReportStore {
       occurredAt: receivedAt,
       data: acceptedData(doc),
     });
-    doc.outbox = [outboxEntry(Topics.reportsAccepted, event)];
+    const outbox = [outboxEntry(Topics.reportsAccepted, event)];
+    doc.outbox = outbox;
     try {
       await this.#reportInserts.insert(doc);
     } catch (err) {
@@ -166,7 +167,7 @@ export class ReportStore {
       return this.#sameOrConflict(existing, report);
     }
     const { outbox: _outbox, ...stored } = doc;
-    return { kind: 'accepted', report: stored };
+    return { kind: 'accepted', report: stored, outbox };
   }
 
   #sameOrConflict(existing: ReportDocument, report: NormalisedReport): AcceptOutcome {
@@ -209,7 +210,7 @@ export class ReportStore {
   }
 
   /** Stores a rejection and its event once per key; the same refused input seen again changes nothing. */
-  async reject(key: string, rejection: Omit<RejectionDocument, '_id' | 'rejectedAt' | 'outbox'>, now = new Date()): Promise<{ stored: boolean }> {
+  async reject(key: string, rejection: Omit<RejectionDocument, '_id' | 'rejectedAt' | 'outbox'>, now = new Date()): Promise<{ stored: true; outbox: OutboxEntry[] } | { stored: false }> {
     const data: ReportsRejectedData = {
       code: rejection.code,
       reasons: rejection.reasons.map((r) => r.slice(0, 2000)).slice(0, 100),
@@ -221,10 +222,11 @@ export class ReportStore {
     const subject = data.reportId ?? rejection.original.eventId ?? key;
     const event = createEvent(ReportsRejected, { id: deterministicUuid(`reports.rejected:${key}`), subject: subject.slice(0, 500), source: SERVICE_SOURCE, occurredAt: now, data });
     try {
-      await this.rejections.insertOne({ _id: key, ...rejection, reasons: data.reasons, rejectedAt: now, outbox: [outboxEntry(Topics.reportsRejected, event)] });
+      const outbox = [outboxEntry(Topics.reportsRejected, event)];
+      await this.rejections.insertOne({ _id: key, ...rejection, reasons: data.reasons, rejectedAt: now, outbox });
       // Counted once per refused input (a repeat is a duplicate key), by its bounded code.
       recordRejected(data.code);
-      return { stored: true };
+      return { stored: true, outbox };
     } catch (err) {
       if (isDuplicateKeyError(err)) return { stored: false };
       throw err;
