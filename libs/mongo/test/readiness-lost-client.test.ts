@@ -7,10 +7,10 @@
  * the first message of each connection (the handshake) and, on `cut`, closes every connection of the
  * service's client and refuses its new ones, while the probe's go through.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { healthPlugin } from '@hashcheck/http';
 import { connectMongo, mongoPlugin } from '@hashcheck/mongo';
 import { databaseUri, infra, randomName, waitFor } from '@hashcheck/testing';
@@ -82,26 +82,41 @@ class AppNameProxy {
   }
 }
 
-test('mongo readiness: not ready while the service\'s own client has lost the server though the probe pings it; ready again when it is back', { timeout: 180_000 }, async (t) => {
-  const env = infra(t);
-  if (!env) return;
-  const target = new URL(env.mongoUri);
+interface Setup {
+  app: FastifyInstance;
+  proxy: AppNameProxy;
+  appName: string;
+  dbName: string;
+  /** Error-level log lines of the app. */
+  logged: string[];
+}
+
+/** An app with the health and mongo plugins whose database connections all go through the proxy. */
+async function setup(t: TestContext, mongoUri: string, options: { monitorSilentMs?: number } = {}): Promise<Setup> {
+  const target = new URL(mongoUri);
   const appName = randomName('rdy');
   const proxy = new AppNameProxy({ host: target.hostname, port: Number(target.port || 27017) }, appName);
   await proxy.start();
   t.after(() => proxy.close());
-  const viaProxy = new URL(env.mongoUri);
+  const viaProxy = new URL(mongoUri);
   viaProxy.host = `127.0.0.1:${proxy.port}`;
   const dbName = randomName('rdy').replace(/-/g, '_');
-
-  const app = Fastify();
+  const logged: string[] = [];
+  const app = Fastify({ logger: { level: 'error', stream: { write: (line: string) => { logged.push(line); } } } });
   await app.register(healthPlugin);
-  await app.register(mongoPlugin, { uri: databaseUri(viaProxy.toString(), dbName), appName });
+  await app.register(mongoPlugin, { uri: databaseUri(viaProxy.toString(), dbName), appName, ...options });
   await app.ready();
   t.after(async () => {
     await app.mongo.db.dropDatabase().catch(() => undefined);
     await app.close();
   });
+  return { app, proxy, appName, dbName, logged };
+}
+
+test('mongo readiness: not ready while the service\'s own client has lost the server though the probe pings it; ready again when it is back', { timeout: 180_000 }, async (t) => {
+  const env = infra(t);
+  if (!env) return;
+  const { app, proxy, appName, dbName } = await setup(t, env.mongoUri);
   if (!app.mongo.ferretdb) {
     // On MongoDB the probe is the service's client itself: the lost client fails the ping as well.
     t.diagnostic('not FerretDB: the readiness probe is the service\'s own client here');
@@ -136,23 +151,7 @@ interface DriverInternals { topology?: { s: { servers: Map<string, { monitor?: {
 test('mongo client whose server monitor stopped (D5) is reconnected once the probe reaches the server, and the service works again', { timeout: 240_000 }, async (t) => {
   const env = infra(t);
   if (!env) return;
-  const target = new URL(env.mongoUri);
-  const appName = randomName('d5');
-  const proxy = new AppNameProxy({ host: target.hostname, port: Number(target.port || 27017) }, appName);
-  await proxy.start();
-  t.after(() => proxy.close());
-  const viaProxy = new URL(env.mongoUri);
-  viaProxy.host = `127.0.0.1:${proxy.port}`;
-  const dbName = randomName('d5').replace(/-/g, '_');
-  const logged: string[] = [];
-  const app = Fastify({ logger: { level: 'error', stream: { write: (line: string) => { logged.push(line); } } } });
-  await app.register(healthPlugin);
-  await app.register(mongoPlugin, { uri: databaseUri(viaProxy.toString(), dbName), appName, monitorSilentMs: 45_000 });
-  await app.ready();
-  t.after(async () => {
-    await app.mongo.db.dropDatabase().catch(() => undefined);
-    await app.close();
-  });
+  const { app, proxy, logged } = await setup(t, env.mongoUri, { monitorSilentMs: 45_000 });
   // On MongoDB the probe is the service's client itself, and the driver restarts a streaming
   // monitor on a network error: the D5 state is FerretDB's (a polling monitor, no topologyVersion).
   if (!app.mongo.ferretdb) return t.skip('needs FerretDB as the MongoDB-wire server (the local stack\'s default)');
