@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { connectMongo } from '@hashcheck/mongo';
 import { databaseUri, infra, randomName } from '@hashcheck/testing';
 
-test('FerretDB finds a document by _id through the _id index, not a table scan', async (t) => {
+test('FerretDB finds documents by _id (one, or $in) through the _id index, not a table scan', async (t) => {
   const env = infra(t);
   if (!env) return;
   const handle = await connectMongo(databaseUri(env.mongoUri, randomName('idindex').replace(/-/g, '_')), { appName: 'id-index-test' });
@@ -27,4 +27,13 @@ test('FerretDB finds a document by _id through the _id index, not a table scan',
   assert.match(plan, /SEARCH \S+ USING INDEX \S+__id_/, `the plan uses the _id index: ${plan}`);
   assert.doesNotMatch(plan, /\bSCAN\b/);
   assert.equal((await coll.findOne({ _id: 'doc-7' }))?.n, 7, 'and finds the right document');
+
+  // `_id: { $in }` (the outbox relay's batch update) is narrowed in SQL too, and still exact.
+  const inPlan = JSON.stringify((await handle.db.command({ explain: { find: 'docs', filter: { _id: { $in: ['doc-3', 'doc-9', 'nope'] } } } })).queryPlanner);
+  t.diagnostic(`find by _id $in: ${inPlan}`);
+  assert.match(inPlan, /SEARCH \S+ USING INDEX \S+__id_/, `the $in plan uses the _id index: ${inPlan}`);
+  assert.deepEqual((await coll.find({ _id: { $in: ['doc-3', 'doc-9', 'nope'] } }).sort({ n: 1 }).toArray()).map((d) => d.n), [3, 9]);
+  const r = await coll.updateMany({ _id: { $in: ['doc-1', 'doc-2'] } }, { $inc: { n: 100 } });
+  assert.equal(r.modifiedCount, 2);
+  assert.deepEqual((await coll.find({ n: { $gte: 100 } }).sort({ n: 1 }).toArray()).map((d) => d._id), ['doc-1', 'doc-2']);
 });

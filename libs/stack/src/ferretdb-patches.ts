@@ -22,6 +22,70 @@ export const FERRETDB_PATCHES: readonly SourcePatch[] = [
       'only uses an expression index for the same expression, so every find, update and delete by _id scanned the whole ' +
       'table (EXPLAIN QUERY PLAN: SCAN instead of SEARCH ... USING INDEX). Both expressions return the same JSON value.',
   },
+  {
+    file: 'internal/backends/sqlite/collection.go',
+    from: `		v, _ := params.Filter.Get("_id")
+		switch v.(type) {
+		case string, types.ObjectID:
+			whereClause = fmt.Sprintf(\` WHERE %s = ?\`, metadata.IDColumn)
+			args = []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}
+		}`,
+    to: `		v, _ := params.Filter.Get("_id")
+		switch v := v.(type) {
+		case string, types.ObjectID:
+			whereClause = fmt.Sprintf(\` WHERE %s = ?\`, metadata.IDColumn)
+			args = []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}
+		case *types.Document:
+			whereClause, args = idInClause(v)
+		}`,
+    why:
+      'Only `_id` equality was pushed down to SQL: a filter `_id: { $in: [...] }` read and decoded every document ' +
+      'of the collection. The outbox relay removes published entries from many documents with one such update.',
+  },
+  {
+    file: 'internal/backends/sqlite/collection.go',
+    from: `		switch v.(type) {
+		case string, types.ObjectID:
+			filterPushdown = true`,
+    to: `		switch v := v.(type) {
+		case *types.Document:
+			whereClause, args = idInClause(v)
+		case string, types.ObjectID:
+			filterPushdown = true`,
+    why: 'The same pre-filter in `explain`, so a test can see the plan use the index.',
+  },
+  {
+    file: 'internal/backends/sqlite/collection.go',
+    from: `// InsertAll implements backends.Collection interface.`,
+    to: `// idInClause pre-filters {_id: {$in: [...]}} in SQL when every value is a string or an ObjectID
+// (HashCheck patch). The handler filters the rows again, so this only narrows what is read.
+func idInClause(d *types.Document) (string, []any) {
+	if d.Len() != 1 {
+		return "", nil
+	}
+	in, _ := d.Get("$in")
+	arr, ok := in.(*types.Array)
+	if !ok || arr.Len() == 0 || arr.Len() > 1000 {
+		return "", nil
+	}
+	args := make([]any, 0, arr.Len())
+	marks := make([]string, 0, arr.Len())
+	for i := 0; i < arr.Len(); i++ {
+		v, _ := arr.Get(i)
+		switch v.(type) {
+		case string, types.ObjectID:
+			args = append(args, string(must.NotFail(sjson.MarshalSingleValue(v))))
+			marks = append(marks, "?")
+		default:
+			return "", nil
+		}
+	}
+	return fmt.Sprintf(\` WHERE %s IN (%s)\`, metadata.IDColumn, strings.Join(marks, ", ")), args
+}
+
+// InsertAll implements backends.Collection interface.`,
+    why: 'The SQL for `_id: { $in }` (strings and ObjectIDs only, at most 1000 values; anything else is not pushed down).',
+  },
 ];
 
 /** `source` with every patch for `file` applied; throws when a patch does not match exactly once. */
