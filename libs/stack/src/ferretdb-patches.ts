@@ -24,13 +24,15 @@ export const FERRETDB_PATCHES: readonly SourcePatch[] = [
   },
   {
     file: 'internal/backends/sqlite/collection.go',
-    from: `		v, _ := params.Filter.Get("_id")
+    from: `	if params.Filter.Len() == 1 {
+		v, _ := params.Filter.Get("_id")
 		switch v.(type) {
 		case string, types.ObjectID:
 			whereClause = fmt.Sprintf(\` WHERE %s = ?\`, metadata.IDColumn)
 			args = []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}
 		}`,
-    to: `		v, _ := params.Filter.Get("_id")
+    to: `	if params.Filter.Len() >= 1 {
+		v, _ := params.Filter.Get("_id")
 		switch v := v.(type) {
 		case string, types.ObjectID:
 			whereClause = fmt.Sprintf(\` WHERE %s = ?\`, metadata.IDColumn)
@@ -39,19 +41,25 @@ export const FERRETDB_PATCHES: readonly SourcePatch[] = [
 			whereClause, args = idInClause(v)
 		}`,
     why:
-      'Only `_id` equality was pushed down to SQL: a filter `_id: { $in: [...] }` read and decoded every document ' +
-      'of the collection. The outbox relay removes published entries from many documents with one such update.',
+      'Only a filter that is exactly `{ _id: <string or ObjectId> }` was narrowed in SQL: `_id: { $in: [...] }`, or ' +
+      '`_id` beside other conditions (a compare-and-set such as `{ _id, version }`), read and decoded every document ' +
+      'of the collection. Now `_id` narrows the read whatever else the filter holds; the handler still applies the ' +
+      'whole filter to what is read (FilterIterator / FilterDocument), so this only changes how much is read.',
   },
   {
     file: 'internal/backends/sqlite/collection.go',
-    from: `		switch v.(type) {
+    from: `	if params.Filter.Len() == 1 {
+		v, _ := params.Filter.Get("_id")
+		switch v.(type) {
 		case string, types.ObjectID:
 			filterPushdown = true`,
-    to: `		switch v := v.(type) {
+    to: `	if params.Filter.Len() >= 1 {
+		v, _ := params.Filter.Get("_id")
+		switch v := v.(type) {
 		case *types.Document:
 			whereClause, args = idInClause(v)
 		case string, types.ObjectID:
-			filterPushdown = true`,
+			filterPushdown = params.Filter.Len() == 1`,
     why: 'The same pre-filter in `explain`, so a test can see the plan use the index.',
   },
   {
