@@ -80,7 +80,10 @@ export function hasCode(err: unknown, code: ErrorCodeValue): boolean {
   return isHashCheckError(err) && err.code === code;
 }
 
-const MONGO_RETRIABLE_LABELS = ['RetryableWriteError', 'TransientTransactionError', 'ResetPool', 'PoolRequestedRetry'];
+// `RetryableError` and `SystemOverloadedError`: what the 7.x driver puts on a connection that could
+// not be made (seen wrapped in a MongoBulkWriteError, `connect ECONNREFUSED`, while the database was
+// restarting: docs/reliability.md, D4). Without them valid reports were dead-lettered as poison.
+const MONGO_RETRIABLE_LABELS = ['RetryableWriteError', 'TransientTransactionError', 'ResetPool', 'PoolRequestedRetry', 'RetryableError', 'SystemOverloadedError'];
 const MONGO_RETRIABLE_NAMES = new Set([
   'MongoNetworkError',
   'MongoNetworkTimeoutError',

@@ -31,6 +31,12 @@ test('retry classification in one place', () => {
   assert.equal(isRetriable(Object.assign(new Error('m'), { name: 'MongoNetworkError' })), true);
   // MongoDB error label
   assert.equal(isRetriable(Object.assign(new Error('m'), { hasErrorLabel: (l: string) => l === 'RetryableWriteError' })), true);
+  // the 7.x driver's labels on a connection it could not make, as on the bulk-write error that wraps it
+  // (D4: `MongoBulkWriteError: connect ECONNREFUSED`, writeErrors [], no code, no cause)
+  const refused = (labels: string[]) => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { name: 'MongoBulkWriteError', writeErrors: [], hasErrorLabel: (l: string) => labels.includes(l) });
+  assert.equal(isRetriable(refused(['SystemOverloadedError', 'RetryableError'])), true);
+  assert.equal(isRetriable(refused(['RetryableError'])), true);
+  assert.equal(isRetriable(refused([])), false, 'without a label the bulk error alone says nothing');
   // socket errors, also when wrapped
   assert.equal(isRetriable(new Error('wrapped', { cause: Object.assign(new Error('s'), { code: 'ECONNREFUSED' }) })), true);
   assert.equal(isRetriable(new TypeError('bug')), false);
