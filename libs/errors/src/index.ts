@@ -102,13 +102,18 @@ const NODE_RETRIABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT',
 export function isRetriable(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
   if (isHashCheckError(err)) return err.retriable;
-  const e = err as { retriable?: unknown; name?: unknown; code?: unknown; hasErrorLabel?: (l: string) => boolean; errorLabels?: unknown; cause?: unknown };
+  const e = err as { retriable?: unknown; name?: unknown; code?: unknown; hasErrorLabel?: (l: string) => boolean; errorLabels?: unknown; cause?: unknown; errorResponse?: unknown };
   // kafkajs marks its own errors.
   if (typeof e.retriable === 'boolean') return e.retriable;
   if (typeof e.name === 'string' && MONGO_RETRIABLE_NAMES.has(e.name)) return true;
   if (typeof e.hasErrorLabel === 'function' && MONGO_RETRIABLE_LABELS.some((l) => e.hasErrorLabel?.(l))) return true;
   if (typeof e.code === 'string' && NODE_RETRIABLE_CODES.has(e.code)) return true;
   if (e.cause !== undefined && e.cause !== err) return isRetriable(e.cause);
+  // The driver wraps a failure that is not the server's answer (no server selected, a connection
+  // lost) in a MongoBulkWriteError and keeps the original in `errorResponse`, not `cause` (D4: a
+  // database restart dead-lettered valid reports as poison). For a server's answer it holds the
+  // reply document, which carries no retriable name or label.
+  if (e.errorResponse !== undefined && e.errorResponse !== err) return isRetriable(e.errorResponse);
   return false;
 }
 

@@ -37,6 +37,10 @@ test('retry classification in one place', () => {
   assert.equal(isRetriable(refused(['SystemOverloadedError', 'RetryableError'])), true);
   assert.equal(isRetriable(refused(['RetryableError'])), true);
   assert.equal(isRetriable(refused([])), false, 'without a label the bulk error alone says nothing');
+  // ... or no label, and the driver's original error in `errorResponse` (D4 run 4)
+  const selection = Object.assign(new Error('Server selection timed out'), { name: 'MongoServerSelectionError' });
+  assert.equal(isRetriable(Object.assign(refused([]), { errorResponse: selection })), true);
+  assert.equal(isRetriable(Object.assign(refused([]), { errorResponse: { ok: 0, code: 2, errmsg: 'bad value' } })), false, "a server's refusal stays poison");
   // socket errors, also when wrapped
   assert.equal(isRetriable(new Error('wrapped', { cause: Object.assign(new Error('s'), { code: 'ECONNREFUSED' }) })), true);
   assert.equal(isRetriable(new TypeError('bug')), false);
