@@ -3,7 +3,8 @@ import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from '
 import { errorCodeOf, isRetriable } from '@hashcheck/errors';
 import { Header, Topics, type DecodeFailure, type EventCodec, type EventEnvelope } from '@hashcheck/events';
 import type { EventProducer } from './producer';
-import { consumerContext, inSpan, producerContext, startMessagingSpan } from './tracing';
+import { withSpanIn } from '@hashcheck/telemetry';
+import { consumerContext, messagingSpan, producerContext } from './tracing';
 
 export interface MessageMeta {
   topic: string;
@@ -131,12 +132,11 @@ export class EventConsumer {
       const runs = window.map((message) => {
         const key = message.key ? message.key.toString('latin1') : `\0${message.offset}`;
         const before = byKey.get(key);
-        const one = (): Promise<void> => {
-          // Each message's span is a child of its producer, as with eachMessage (see startMessagingSpan).
-          const parent = producerContext(message.headers);
-          const span = startMessagingSpan('process', topic, parent, { 'messaging.destination.partition.id': String(partition), 'messaging.kafka.offset': message.offset });
-          return inSpan(span, parent, () => this.#process({ topic, partition, message }));
-        };
+        // Each message's span is a child of its producer, as with eachMessage (see messagingSpan).
+        const one = (): Promise<void> =>
+          withSpanIn(`process ${topic}`, producerContext(message.headers), messagingSpan('process', topic, { 'messaging.destination.partition.id': String(partition), 'messaging.kafka.offset': message.offset }), () =>
+            this.#process({ topic, partition, message }),
+          );
         const run = before ? before.then(one) : one();
         byKey.set(key, run);
         return run;

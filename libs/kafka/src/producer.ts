@@ -3,7 +3,7 @@ import { suppressTracing } from '@opentelemetry/core';
 import type { Kafka, Producer, IHeaders, Message } from 'kafkajs';
 import { Header, type EventCodec, type EventEnvelope } from '@hashcheck/events';
 import { recordPublished } from '@hashcheck/telemetry';
-import { contextFromCarrier, startMessagingSpan, type Carrier } from './tracing';
+import { contextFromCarrier, startSendSpan, type Carrier } from './tracing';
 
 export interface PublishOptions {
   /** Send under this trace context (the outbox relay passes the context captured at write time). */
@@ -85,7 +85,7 @@ export class EventProducer {
     const name = this.topic(topic);
     const spans = items.map(({ carrier }) => {
       const parent = contextFromCarrier(carrier);
-      return { parent, span: startMessagingSpan('send', name, parent) };
+      return { parent, span: startSendSpan(name, parent) };
     });
     const messages = items.map(({ event }, i) => {
       const m = this.toMessage(event);

@@ -1,4 +1,4 @@
-import { context, propagation, trace, ROOT_CONTEXT, SpanKind, SpanStatusCode, type Context, type Span, type TextMapGetter } from '@opentelemetry/api';
+import { context, propagation, trace, ROOT_CONTEXT, SpanKind, type Context, type Span, type TextMapGetter } from '@opentelemetry/api';
 import type { IHeaders } from 'kafkajs';
 
 export type Carrier = Record<string, string>;
@@ -45,37 +45,26 @@ export function headersAsStrings(headers: IHeaders | undefined): Record<string, 
 const tracer = trace.getTracer('@hashcheck/kafka');
 
 /**
- * A messaging span (`send <topic>` / `process <topic>`, as the kafkajs instrumentation names them)
- * under an explicit parent. Used where the instrumentation cannot pick the right parent: it starts
- * every span of one `send` under the caller's context, and in `eachBatch` it parents each message's
- * span on a batch span instead of on the message's producer. A report's trace must run unbroken
- * through every hop, so the relay and batch consumers set the parent themselves.
+ * Kind and attributes of a messaging span (`send <topic>` / `process <topic>`, as the kafkajs
+ * instrumentation names them) that is given its parent explicitly. Used where the instrumentation
+ * cannot pick the right parent: it starts every span of one `send` under the caller's context, and
+ * in `eachBatch` it parents each message's span on a batch span instead of on the message's
+ * producer. A report's trace must run unbroken through every hop, so the relay and batch consumers
+ * set the parent themselves.
  */
-export function startMessagingSpan(kind: 'send' | 'process', topic: string, parent: Context, attributes: Record<string, string | number> = {}): Span {
-  return tracer.startSpan(
-    `${kind} ${topic}`,
-    {
-      kind: kind === 'send' ? SpanKind.PRODUCER : SpanKind.CONSUMER,
-      attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': topic, 'messaging.operation.name': kind, 'messaging.operation.type': kind, ...attributes },
-    },
-    parent,
-  );
+export function messagingSpan(kind: 'send' | 'process', topic: string, attributes: Record<string, string | number> = {}): { kind: SpanKind; attributes: Record<string, string | number> } {
+  return {
+    kind: kind === 'send' ? SpanKind.PRODUCER : SpanKind.CONSUMER,
+    attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': topic, 'messaging.operation.name': kind, 'messaging.operation.type': kind, ...attributes },
+  };
+}
+
+/** A `send <topic>` span under `parent`, started now and ended by the caller (after the send). */
+export function startSendSpan(topic: string, parent: Context): Span {
+  return tracer.startSpan(`send ${topic}`, messagingSpan('send', topic), parent);
 }
 
 /** The producer's context from a message's headers (the root context when it has none). */
 export function producerContext(headers: IHeaders | undefined): Context {
   return headers ? propagation.extract(ROOT_CONTEXT, headers, headerGetter) : ROOT_CONTEXT;
-}
-
-/** Ends a span with the outcome of `work`. */
-export async function inSpan<T>(span: Span, parent: Context, work: () => Promise<T>): Promise<T> {
-  try {
-    return await context.with(trace.setSpan(parent, span), work);
-  } catch (err) {
-    span.recordException(err as Error);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-    throw err;
-  } finally {
-    span.end();
-  }
 }

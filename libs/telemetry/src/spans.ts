@@ -7,8 +7,24 @@ function withLinkIds(attributes: Attributes, links: readonly Link[]): Attributes
   return links.length === 0 ? attributes : { ...attributes, [Attr.LINKED_TRACE_IDS]: links.map((l) => l.context.traceId) };
 }
 
+export interface SpanInOptions {
+  attributes: Attributes;
+  kind?: SpanKind;
+  links?: Link[];
+  root?: boolean;
+}
+
+/**
+ * One span around `fn` as a child of `parent` (not of the active context), ended however `fn`
+ * ends; a failure is recorded on it. For work whose parent comes from elsewhere, such as a Kafka
+ * message's producer.
+ */
+export function withSpanIn<T>(name: string, parent: Context, options: SpanInOptions, fn: (span: Span) => Promise<T> | T): Promise<T> {
+  return runSpan(name, parent, options, fn);
+}
+
 /** One span around `fn` in `parent`, ended however `fn` ends; a failure is recorded on it. */
-function runSpan<T>(name: string, parent: Context, options: { attributes: Attributes; links?: Link[]; root?: boolean }, fn: (span: Span) => Promise<T> | T): Promise<T> {
+function runSpan<T>(name: string, parent: Context, options: SpanInOptions, fn: (span: Span) => Promise<T> | T): Promise<T> {
   const attributes = withLinkIds(options.attributes, options.links ?? []);
   return context.with(parent, () =>
     tracer().startActiveSpan(name, { kind: SpanKind.INTERNAL, ...options, attributes }, async (span) => {
