@@ -6,32 +6,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Type } from '@sinclair/typebox';
-import { CleanupPolicy, EventCodec, EventRegistry, createEvent, defineEvent } from '@hashcheck/events';
-import { createKafka, ensureTopics, EventProducer } from '@hashcheck/kafka';
-import { connectMongo, outboxEntry, OutboxRelay, type OutboxEntry } from '@hashcheck/mongo';
-import { databaseUri, infra, randomName, TopicRecorder, waitFor } from '@hashcheck/testing';
+import { outboxEntry, OutboxRelay, type OutboxEntry } from '@hashcheck/mongo';
+import { waitFor } from '@hashcheck/testing';
+import { outboxFixture } from './outbox-fixture';
 
 test('handed-over entries: published once (even after a sweep), removed in one update, or by id when they differ', async (t) => {
-  const env = infra(t);
-  if (!env) return;
-  const reg = new EventRegistry();
-  const topic = `${randomName('given')}.v1`;
-  reg.addTopic({ name: topic, partitions: 1, cleanupPolicy: CleanupPolicy.DELETE, description: 'test' });
-  const Ping = reg.add(defineEvent({ type: 'test.ping', version: 1, topic, description: 'ping', schema: Type.Object({ n: Type.Integer() }, { additionalProperties: false }) }));
-  const kafka = createKafka({ brokers: env.brokers, clientId: 'outbox-given-test' });
-  await ensureTopics(kafka, reg.topics());
-  const producer = new EventProducer(kafka, new EventCodec(reg));
-  await producer.connect();
-  t.after(() => producer.disconnect());
-  const mongo = await connectMongo(databaseUri(env.mongoUri, randomName('db').replace(/-/g, '_')), { appName: 'outbox-given-test' });
-  t.after(async () => { await mongo.db.dropDatabase(); await mongo.client.close(); });
+  const f = await outboxFixture(t, 'given');
+  if (!f) return;
+  const { topic, producer, mongo, recorder } = f;
   const coll = mongo.db.collection<{ _id: string; outbox?: OutboxEntry[] }>('things');
-  const recorder = await new TopicRecorder(env.brokers).start([topic]);
-  t.after(() => recorder.stop());
   const logger = { error: () => undefined, debug: () => undefined };
-  const ev = (n: number) => createEvent(Ping, { subject: `s${n}`, source: 'test', data: { n } });
-  const published = () => recorder.on(topic).map((m) => m.json<{ data: { n: number } }>().data.n).sort((a, b) => a - b);
+  const ev = (n: number) => f.event(n, `s${n}`);
+  const published = () => f.published().sort((a, b) => a - b);
 
   // 1. Many documents handed over: all published once, all removed.
   const relay = new OutboxRelay({ db: mongo.db, collections: ['things'], producer, logger, intervalMs: 60_000 });

@@ -1,30 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Type } from '@sinclair/typebox';
-import { CleanupPolicy, EventCodec, EventRegistry, createEvent, defineEvent } from '@hashcheck/events';
-import { createKafka, ensureTopics, EventProducer } from '@hashcheck/kafka';
-import { connectMongo, outboxEntry, OutboxRelay } from '@hashcheck/mongo';
-import { databaseUri, infra, randomName, TopicRecorder } from '@hashcheck/testing';
+import { outboxEntry, OutboxRelay } from '@hashcheck/mongo';
+import { outboxFixture } from './outbox-fixture';
 
 test('the relay publishes each outbox entry once and removes exactly those it published', async (t) => {
-  const env = infra(t);
-  if (!env) return;
-  const reg = new EventRegistry();
-  const topic = `${randomName('outbox')}.v1`;
-  reg.addTopic({ name: topic, partitions: 1, cleanupPolicy: CleanupPolicy.DELETE, description: 'test' });
-  const Ping = reg.add(defineEvent({ type: 'test.ping', version: 1, topic, description: 'ping', schema: Type.Object({ n: Type.Integer() }, { additionalProperties: false }) }));
-  const kafka = createKafka({ brokers: env.brokers, clientId: 'outbox-test' });
-  await ensureTopics(kafka, reg.topics());
-  const producer = new EventProducer(kafka, new EventCodec(reg));
-  await producer.connect();
-  t.after(() => producer.disconnect());
-  const mongo = await connectMongo(databaseUri(env.mongoUri, randomName('db').replace(/-/g, '_')), { appName: 'outbox-test' });
-  t.after(async () => { await mongo.db.dropDatabase(); await mongo.client.close(); });
+  const f = await outboxFixture(t, 'outbox');
+  if (!f) return;
+  const { topic, producer, mongo, recorder } = f;
   const coll = mongo.db.collection<{ _id: string; outbox?: unknown[] }>('things');
-  const ev = (n: number) => createEvent(Ping, { subject: 's', source: 'test', data: { n } });
+  const ev = (n: number) => f.event(n);
   await coll.insertOne({ _id: 'a', outbox: [outboxEntry(topic, ev(1)), outboxEntry(topic, ev(2))] });
-  const recorder = await new TopicRecorder(env.brokers).start([topic]);
-  t.after(() => recorder.stop());
   const relay = new OutboxRelay({ db: mongo.db, collections: ['things'], producer, logger: { error: () => undefined, debug: () => undefined } });
   assert.equal(await relay.drain(), 2);
   await coll.updateOne({ _id: 'a' }, { $push: { outbox: outboxEntry(topic, ev(3)) } });
