@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { App } from '@hashcheck/http';
 import { consumerPlugin } from '@hashcheck/kafka';
+import type { OutboxHint } from '@hashcheck/mongo';
 import { providersPlugin } from '@hashcheck/providers';
 import { createServiceApp, groupId } from '@hashcheck/runtime';
 import { Mailer } from './channels/email';
@@ -71,7 +72,9 @@ export async function buildApp(config: NotificationConfig, options: BuildOptions
   const workerId = `${SERVICE}-${process.pid}-${randomBytes(4).toString('hex')}`;
   const webhook = new WebhookClient({ ...settings.webhook, ...(options.resolver ? { resolver: options.resolver } : {}) });
   const mailer = settings.smtp ? new Mailer(settings.smtp) : undefined;
-  const notifyOutbox = (): void => app.outbox.notify();
+  // Writers name the step they wrote (and hand over its entries): a notify() without a hint makes
+  // the relay's next pass scan the whole outbox collection, which on FerretDB reads every document.
+  const notifyOutbox = (hint: OutboxHint): void => app.outbox.notify(hint);
   const victims = new VictimRegistry(db, clock);
   const inbox = new NoticeInbox(db, settings.grouping, clock, notifyOutbox);
   const sealer = new NoticeSealer(db, { ...settings.grouping, leaseMs: settings.leaseMs }, clock, workerId);

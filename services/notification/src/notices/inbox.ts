@@ -6,6 +6,7 @@ import { groupKeyFor, initialItemKey, itemDueAt, ItemKind, renoticeItemKey, type
 import { uuidv5 } from '../domain/ids';
 import { CANCELLED, Collections, NoticeState, type ItemDocument, type NoticeDocument, type StepDocument } from '../store/collections';
 import { failedEntry } from './events';
+import type { OutboxHint } from '@hashcheck/mongo';
 import { currentCarrier } from '@hashcheck/telemetry';
 
 export type InboxOutcome = 'stored' | 'duplicate';
@@ -23,7 +24,8 @@ export class NoticeInbox {
     db: Db,
     private readonly grouping: GroupingPolicy,
     private readonly clock: Clock,
-    private readonly notifyOutbox: () => void,
+    /** Wakes the outbox relay for the step document just written (see OutboxHint). */
+    private readonly notifyOutbox: (hint: OutboxHint) => void,
   ) {
     this.#items = db.collection<ItemDocument>(Collections.ITEMS);
     this.#notices = db.collection<NoticeDocument>(Collections.NOTICES);
@@ -128,6 +130,7 @@ export class NoticeInbox {
     const reason = `re-notice ${d.requestId} names cases notification has no URL for: ${caseIds.join(', ')}`.slice(0, 2000);
     const failure = { channel: 'email' as const, reason, at: now, final: true, undeliverable: true };
     const set = { state: NoticeState.UNDELIVERABLE, undeliverableReason: reason, nextAttemptAt: null };
+    const entries = [failedEntry({ noticeId, providerId: d.providerId, channel: 'email', reason, final: true, undeliverable: true, failedAt: now.toISOString() }, now, 'unknown-cases')];
     const step: StepDocument = {
       _id: `${noticeId}#1`,
       noticeId,
@@ -135,7 +138,7 @@ export class NoticeInbox {
       at: now,
       failures: [failure],
       set,
-      outbox: [failedEntry({ noticeId, providerId: d.providerId, channel: 'email', reason, final: true, undeliverable: true, failedAt: now.toISOString() }, now, 'unknown-cases')],
+      outbox: entries,
     };
     const doc: NoticeDocument = {
       _id: noticeId,
@@ -157,13 +160,17 @@ export class NoticeInbox {
       failures: [failure],
       ...set,
     };
+    let stepStored = true;
     for (const [collection, document] of [[this.#steps, step], [this.#notices, doc]] as const) {
       try {
         await (collection as Collection<StepDocument | NoticeDocument>).insertOne(document);
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;
+        if (document === step) stepStored = false;
       }
     }
-    this.notifyOutbox();
+    // A step found already there (a redelivery) may still hold its entries if the first delivery
+    // stopped before they went out: the relay reads it by _id rather than trusting these copies.
+    this.notifyOutbox(stepStored ? { collection: Collections.STEPS, id: step._id, entries } : { collection: Collections.STEPS, id: step._id });
   }
 }

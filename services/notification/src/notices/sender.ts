@@ -1,7 +1,7 @@
 import type { Collection, Db, UpdateFilter } from 'mongodb';
 import { isDuplicateKeyError } from '@hashcheck/errors';
 import type { NoticeItemValue } from '@hashcheck/events';
-import type { OutboxEntry } from '@hashcheck/mongo';
+import type { OutboxEntry, OutboxHint } from '@hashcheck/mongo';
 import { decryptSecret, type Provider } from '@hashcheck/providers';
 import { backoffDelayMs } from '../domain/backoff';
 import type { Clock } from '../domain/clock';
@@ -55,7 +55,8 @@ export interface SenderDeps {
   mailer: Mailer | undefined;
   workerId: string;
   logger: { info: (o: object, m: string) => void; warn: (o: object, m: string) => void; error: (o: object, m: string) => void };
-  notifyOutbox: () => void;
+  /** Wakes the outbox relay for the step document just written (see OutboxHint). */
+  notifyOutbox: (hint: OutboxHint) => void;
   /** Called after a notice is recorded as sent (victim tracking). */
   onSent?: (notice: NoticeDocument, caseIds: string[], at: Date) => Promise<void>;
 }
@@ -134,7 +135,11 @@ export class NoticeSender {
       }
       const notice = await this.#notices.findOne({ _id: candidate._id });
       const recorded = notice ? await this.#steps.findOne({ _id: stepId(notice._id, notice.version + 1) }) : null;
-      if (notice && recorded) await this.#apply(recorded);
+      if (notice && recorded) {
+        // Its writer stopped before applying it, maybe before its relay published: read it by _id.
+        if ((recorded.outbox?.length ?? 0) > 0) this.deps.notifyOutbox({ collection: Collections.STEPS, id: recorded._id });
+        await this.#apply(recorded);
+      }
       if (!notice || recorded || notice.version !== candidate.version || notice.state !== NoticeState.PENDING) {
         await this.#leases.release(lease);
         this.#inFlight.delete(candidate._id);
@@ -459,7 +464,9 @@ export class NoticeSender {
       step = (await this.#steps.findOne({ _id: step._id }))!;
       this.deps.logger.error({ noticeId: notice._id, seq }, 'another holder recorded this step first (a lease outlived); applying theirs');
     }
-    if (mine && outbox.length > 0) this.deps.notifyOutbox();
+    if (mine && outbox.length > 0) this.deps.notifyOutbox({ collection: Collections.STEPS, id: step._id, entries: outbox });
+    // The other holder hinted its own relay; a read by _id here costs little and loses nothing if it stopped.
+    else if (!mine && (step.outbox?.length ?? 0) > 0) this.deps.notifyOutbox({ collection: Collections.STEPS, id: step._id });
     if (mine) recordNoticeStep(notice, step, this.deps.clock.now());
     await this.#apply(step);
     await this.#leases.release(lease);
