@@ -73,7 +73,7 @@ export async function buildApp(config: EnforcementConfig, options: BuildOptions 
   await app.register(providersPlugin, { service: SERVICE });
   const clock = options.clock ?? systemClock;
   const db = app.mongo.db;
-  const cases = new MeasuredCaseStore(db, effectsToOutbox, () => app.outbox.notify());
+  const cases = new MeasuredCaseStore(db, effectsToOutbox, (hint) => app.outbox.notify(hint));
   const orders = new OrderStore(db);
   const keys = new KeyStore(db);
   const providers: ProviderDirectory = { get: (id) => app.providers.get(id) };

@@ -1,7 +1,7 @@
 import type { Collection, Db, Filter } from 'mongodb';
 import { ErrorCode, HashCheckError, isDuplicateKeyError } from '@hashcheck/errors';
 import { appendEntries, redactEntry, type ChainHead, type EvidenceEntry } from '@hashcheck/evidence';
-import { OUTBOX_INDEX, type CollectionIndexes, type OutboxEntry, type WithOutbox } from '@hashcheck/mongo';
+import { OUTBOX_INDEX, type CollectionIndexes, type OutboxEntry, type OutboxHint, type WithOutbox } from '@hashcheck/mongo';
 import { newCase, type CaseEffect, type CaseState, type Decision } from '../domain/case';
 import { currentCarrier } from '@hashcheck/telemetry';
 
@@ -145,7 +145,12 @@ export class CaseStore {
   readonly claims: Collection<TimerClaim>;
   readonly timers: Collection<TimerDocument>;
 
-  constructor(db: Db, private readonly toOutbox: ToOutbox, private readonly afterWrite: () => void = () => undefined) {
+  /**
+   * `afterWrite` wakes the outbox relay for a record just inserted with events, naming it and
+   * handing over its entries: without a hint the relay's next pass would scan all of `case_log`
+   * (on FerretDB every document read and decoded) after every change.
+   */
+  constructor(db: Db, private readonly toOutbox: ToOutbox, private readonly afterWrite: (hint: OutboxHint) => void = () => undefined) {
     this.coll = db.collection<CaseDocument>(CASES);
     this.log = db.collection<CaseRecord>(CASE_LOG);
     this.claims = db.collection<TimerClaim>(TIMER_CLAIMS);
@@ -225,7 +230,7 @@ export class CaseStore {
       if (isDuplicateKeyError(err)) return undefined;
       throw err;
     }
-    if ((record.outbox?.length ?? 0) > 0) this.afterWrite();
+    if (record.outbox && record.outbox.length > 0) this.afterWrite({ collection: CASE_LOG, id: record._id, entries: record.outbox });
     await this.refreshView(id, record);
     return { decision, state: decision.state, appended, seq: record.seq };
   }
