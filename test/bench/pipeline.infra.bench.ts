@@ -12,9 +12,15 @@
  *
  *   KAFKA_BROKERS=... MONGODB_URI=... npx tsx test/bench/pipeline.infra.bench.ts
  *   BENCH_REPORTS (default 3000: the largest burst; it is sized to ~1 min at the warm-up's rate),
- *   BENCH_RAW_MESSAGES (default 20000), BENCH_RATE_SECONDS (default 8), BENCH_OUTBOX_POLL_MS (default 2000)
+ *   BENCH_RAW_MESSAGES (default 20000), BENCH_RATE_SECONDS (default 8), BENCH_OUTBOX_POLL_MS (default 2000),
+ *   BENCH_STEADY_RATE (reports/s offered in the latency phase; default half of the burst's rate)
+ *
+ * Besides wall-clock figures it prints the CPU time per report of the burst, for the database
+ * process (found by its port under /proc) and for this process (which runs intake and hash-check):
+ * they move much less than throughput when other work shares the machine.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { registry, Topics } from '@hashcheck/events';
@@ -36,6 +42,39 @@ const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 8);
 const TO_MATCHED = process.env.BENCH_TO !== 'accepted';
 // The relay's sweep interval (it backs off to 30 s while hints flow); a sweep is a collection scan on FerretDB.
 const OUTBOX_POLL_MS = process.env.BENCH_OUTBOX_POLL_MS ?? '2000';
+const STEADY_RATE = process.env.BENCH_STEADY_RATE ? Number(process.env.BENCH_STEADY_RATE) : undefined;
+
+/** The local database server listening on MONGODB_URI's port (ferretdb-wrapper or mongod), if it runs here. */
+function databasePid(): number | undefined {
+  const port = new URL(mongoUri!).port;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (args.some((a) => /ferretdb|mongod/.test(a)) && args.some((a) => a === `127.0.0.1:${port}` || a === port)) return Number(entry);
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return undefined;
+}
+
+/** utime + stime of a process, in ms (from /proc/<pid>/stat; clock ticks are 100 Hz on Linux). */
+function cpuMsOf(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+const selfCpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -140,7 +179,9 @@ async function rawBaseline(): Promise<{ max: Burst; half: Steady }> {
   return { max, half };
 }
 
-async function pipeline(): Promise<{ max: Burst; half: Steady; endsAt: string; n: number }> {
+interface CpuPerReport { database: number; services: number }
+
+async function pipeline(): Promise<{ max: Burst; half: Steady; endsAt: string; n: number; cpu: CpuPerReport }> {
   const iso = isolation();
   const env = { brokers: brokers!, mongoUri: mongoUri! };
   const { app, config } = await bootIntake(env, iso, { OUTBOX_POLL_MS, INTAKE_CONSUMER_CONCURRENCY: process.env.BENCH_INTAKE_CONCURRENCY ?? '3' });
@@ -186,14 +227,17 @@ async function pipeline(): Promise<{ max: Burst; half: Steady; endsAt: string; n
     const n = Math.min(REPORTS, Math.max(300, Math.round(warm.perSecond * 60)));
     process.stderr.write(`pipeline: warm-up done (${warm.perSecond.toFixed(0)}/s); burst of ${n}\n`);
     const burstItems = Array.from({ length: n }, (_, i) => make(i));
+    const dbPid = databasePid();
+    const cpu0 = { database: cpuMsOf(dbPid), services: selfCpuMs() };
     const max = await burst(producer, input, seen, burstItems, 240_000);
-    process.stderr.write(`pipeline: burst ${max.received}/${n} at ${max.perSecond.toFixed(0)}/s\n`);
+    const cpu: CpuPerReport = { database: (cpuMsOf(dbPid) - cpu0.database) / max.received, services: (selfCpuMs() - cpu0.services) / max.received };
+    process.stderr.write(`pipeline: burst ${max.received}/${n} at ${max.perSecond.toFixed(0)}/s; CPU per report: database ${cpu.database.toFixed(2)} ms, intake + hash-check + benchmark ${cpu.services.toFixed(2)} ms\n`);
     if (!(await waitCount(seen, burstItems.map((m) => m.key), 240_000))) process.stderr.write('pipeline: burst backlog not cleared; the latency phase includes it\n');
-    const half = await steady(producer, input, seen, (i) => make(n + i), Math.max(1, Math.round(max.perSecond / 2)), 120_000);
+    const half = await steady(producer, input, seen, (i) => make(n + i), STEADY_RATE ?? Math.max(1, Math.round(max.perSecond / 2)), 120_000);
     process.stderr.write(`pipeline: steady ${half.received}/${half.offered} at ${half.rate}/s\n`);
     await consumer.disconnect();
     await producer.disconnect();
-    return { max, half, endsAt, n };
+    return { max, half, endsAt, n, cpu };
   } finally {
     // A service that does not stop within 30 s must not keep the benchmark from reporting.
     await Promise.race([Promise.all([app.close(), hashCheck?.close()]), new Promise((r) => setTimeout(r, 30_000).unref())]);
@@ -211,6 +255,7 @@ const p = await pipeline();
 const stage = `reports.submitted -> ${p.endsAt.replace(/^hashcheck\./, '').replace(/\.v1$/, '')}`;
 console.log(`pipeline (${stage}) max ${p.max.perSecond.toFixed(0)} reports/s (${p.max.received}/${p.n}); at ${p.half.rate}/s: p50 ${p.half.p50.toFixed(1)} ms, p99 ${p.half.p99.toFixed(1)} ms (${p.half.received}/${p.half.offered})`);
 if (p.endsAt !== Topics.reportsMatched) console.log('NOTE: measured to reports.accepted only (BENCH_TO=accepted): intake alone, without hash-check.');
+console.log(`pipeline CPU per report in the burst: database ${p.cpu.database.toFixed(2)} ms, intake + hash-check + benchmark process ${p.cpu.services.toFixed(2)} ms`);
 const ratio = p.max.perSecond / raw.max.perSecond;
 console.log(`pipeline / raw throughput: ${(ratio * 100).toPrecision(2)} % (target >= 50 %); pipeline p99 at half load ${p.half.p99.toFixed(0)} ms (target < 250 ms)`);
 console.log(JSON.stringify({
@@ -219,6 +264,8 @@ console.log(JSON.stringify({
     { name: `pipeline p50 latency at ${p.half.rate}/s (${stage})`, value: Number(p.half.p50.toFixed(1)), unit: 'ms', baseline: Number(raw.half.p50.toFixed(1)) },
     { name: `pipeline p99 latency at ${p.half.rate}/s (${stage})`, value: Number(p.half.p99.toFixed(1)), unit: 'ms', baseline: Number(raw.half.p99.toFixed(1)) },
     { name: 'raw kafkajs produce->consume throughput', value: Math.round(raw.max.perSecond), unit: 'msg/s' },
+    ...(Number.isFinite(p.cpu.database) ? [{ name: `database CPU per report, burst (${stage})`, value: Number(p.cpu.database.toFixed(2)), unit: 'ms' }] : []),
+    { name: `services CPU per report, burst (${stage})`, value: Number(p.cpu.services.toFixed(2)), unit: 'ms' },
   ],
 }));
 process.exit(0);

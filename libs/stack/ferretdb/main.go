@@ -13,12 +13,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof" // served only when -pprof-addr is given
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
+
+	"github.com/hashcheck/stack/ferretdb-wrapper/sqliteopts"
 )
 
 func envOr(key, def string) string {
@@ -33,15 +37,26 @@ func main() {
 	dir := flag.String("sqlite-dir", envOr("FERRETDB_SQLITE_DIR", ""), "directory holding the SQLite databases (required)")
 	logFile := flag.String("log-file", envOr("FERRETDB_LOG_FILE", ""), "log file (default: stderr)")
 	logLevel := flag.String("log-level", envOr("FERRETDB_LOG_LEVEL", "info"), "debug, info, warn or error")
+	pragmas := flag.String("sqlite-pragmas", envOr("FERRETDB_SQLITE_PRAGMAS", "synchronous(normal)"), "comma-separated SQLite pragmas added to FerretDB's defaults, e.g. synchronous(full); empty for none")
+	pprofAddr := flag.String("pprof-addr", envOr("FERRETDB_PPROF_ADDR", ""), "serve Go's /debug/pprof on this address (default: off)")
 	flag.Parse()
 
-	if err := run(*listen, *dir, *logFile, *logLevel); err != nil {
+	if *pprofAddr != "" {
+		// To see where the database spends its CPU under a benchmark (docs/operations.md).
+		go func() {
+			if err := http.ListenAndServe(*pprofAddr, nil); err != nil {
+				fmt.Fprintln(os.Stderr, "ferretdb-wrapper: pprof:", err)
+			}
+		}()
+	}
+
+	if err := run(*listen, *dir, *logFile, *logLevel, *pragmas); err != nil {
 		fmt.Fprintln(os.Stderr, "ferretdb-wrapper:", err)
 		os.Exit(1)
 	}
 }
 
-func run(listen, dir, logFile, logLevel string) error {
+func run(listen, dir, logFile, logLevel, pragmas string) error {
 	if dir == "" {
 		return errors.New("-sqlite-dir (or FERRETDB_SQLITE_DIR) is required")
 	}
@@ -67,14 +82,14 @@ func run(listen, dir, logFile, logLevel string) error {
 	if err = level.UnmarshalText([]byte(logLevel)); err != nil {
 		return fmt.Errorf("bad -log-level %q: %w", logLevel, err)
 	}
-	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level}))
+	logger := slog.New(sqliteopts.LazyAttrs(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level})))
 
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener: ferretdb.ListenerConfig{TCP: listen},
 		Logger:   logger,
 		Handler:  "sqlite",
 		// The SQLite URI must name a directory and end with a slash.
-		SQLiteURL: "file:" + absDir + "/",
+		SQLiteURL: "file:" + absDir + "/" + sqliteopts.PragmaQuery(pragmas),
 	})
 	if err != nil {
 		return err

@@ -163,14 +163,18 @@ export async function prepareFerretDB(env: NodeJS.ProcessEnv = process.env, log:
   const t0 = Date.now();
   const root = cacheRoot(env);
   const src = join(PACKAGE_DIR, 'ferretdb');
-  const files = ['main.go', 'go.mod', 'go.sum'];
+  // The wrapper's sources (tests excluded: they are not built into it).
+  const files = ['main.go', 'go.mod', 'go.sum', ...readdirSync(join(src, 'sqliteopts')).filter((f) => f.endsWith('.go') && !f.endsWith('_test.go')).map((f) => join('sqliteopts', f))];
   const key = fingerprint(VERSIONS.ferretdb, ...files.map((f) => readFileSync(join(src, f), 'utf8')), JSON.stringify(FERRETDB_PATCHES));
   const { dir, hit } = await cached(root, `ferretdb-${VERSIONS.ferretdb}`, key, async (tmp) => {
     const { go, buildEnv } = checkGo(env);
     log(`building FerretDB ${VERSIONS.ferretdb} from the Go module proxy (once, a few minutes on 2 cores) ...`);
     const work = join(tmp, 'build');
     mkdirSync(work, { recursive: true });
-    for (const f of files) copyFileSync(join(src, f), join(work, f));
+    for (const f of files) {
+      mkdirSync(dirname(join(work, f)), { recursive: true });
+      copyFileSync(join(src, f), join(work, f));
+    }
     const goEnv = { ...buildEnv, CGO_ENABLED: '0' };
     const logFile = join(root, 'logs', 'go-build-ferretdb.log');
     const run = (args: string[]) => runTool('ferretdb', go, args, { cwd: work, env: goEnv, logFile, timeoutMs: GO_TIMEOUT_MS });
