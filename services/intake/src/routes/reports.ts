@@ -174,6 +174,7 @@ export async function reportRoutes(app: App, opts: { maxBatch: number }): Promis
       const doc = await store.find(id);
       if (doc) {
         const pending = await store.pendingOutbox(id);
+        const check = await store.findCheck(doc);
         const view: typeof StatusView.static = {
           reportId: doc._id,
           status: 'accepted',
@@ -186,7 +187,7 @@ export async function reportRoutes(app: App, opts: { maxBatch: number }): Promis
           providerResolved: doc.providerResolved,
           caseKey: doc.caseKey,
           caseId: doc.caseId,
-          pipeline: pipelineStatus({ receivedAt: doc.receivedAt, caseId: doc.caseId, pendingEvents: pending, notices: doc.notices, escalations: doc.escalations, ...(doc.check ? { check: doc.check } : {}), ...(doc.closed ? { closed: doc.closed } : {}) }),
+          pipeline: pipelineStatus({ receivedAt: doc.receivedAt, caseId: doc.caseId, pendingEvents: pending, notices: doc.notices, escalations: doc.escalations, ...(check ? { check } : {}), ...(doc.closed ? { closed: doc.closed } : {}) }),
         };
         if (doc.ip !== undefined) view.ip = doc.ip;
         return view;
