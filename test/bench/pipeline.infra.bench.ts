@@ -21,6 +21,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { registry, Topics } from '@hashcheck/events';
@@ -110,7 +111,7 @@ async function waitCount(seen: Map<string, number>, keys: string[], timeoutMs: n
 }
 
 interface Burst { perSecond: number; received: number }
-interface Steady { rate: number; p50: number; p99: number; received: number; offered: number }
+interface Steady { rate: number; p50: number; p99: number; received: number; offered: number; sentAt: Map<string, number> }
 
 /** Sends `keys` as fast as batches of 500 allow, returns throughput from first send to last receipt. */
 async function burst(producer: Producer, topic: string, seen: Map<string, number>, items: Array<{ key: string; value: string }>, timeoutMs: number): Promise<Burst> {
@@ -152,7 +153,7 @@ async function steady(producer: Producer, topic: string, seen: Map<string, numbe
   await Promise.all(sends);
   await waitCount(seen, [...sentAt.keys()], timeoutMs);
   const lat = [...sentAt].filter(([k]) => seen.has(k)).map(([k, s]) => seen.get(k)! - s).sort((a, b) => a - b);
-  return { rate, p50: percentile(lat, 50), p99: percentile(lat, 99), received: lat.length, offered: sentAt.size };
+  return { rate, p50: percentile(lat, 50), p99: percentile(lat, 99), received: lat.length, offered: sentAt.size, sentAt };
 }
 
 const MD5 = (i: number, salt: string) => createHash('md5').update(`${salt}:${i}`).digest('hex');
@@ -179,12 +180,28 @@ async function rawBaseline(): Promise<{ max: Burst; half: Steady }> {
   return { max, half };
 }
 
+/** Waits until no document of these collections holds outbox entries. */
+async function outboxesEmpty(collections: Array<[db: string, coll: string]>, timeoutMs: number): Promise<void> {
+  const m = new MongoClient(mongoUri!, { maxPoolSize: 1 });
+  await m.connect();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (const [db, coll] of collections) {
+      while ((await m.db(db).collection(coll).findOne({ 'outbox.0': { $exists: true } }, { projection: { _id: 1 } })) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  } finally {
+    await m.close();
+  }
+}
+
 interface CpuPerReport { database: number; services: number }
 
 async function pipeline(): Promise<{ max: Burst; half: Steady; endsAt: string; n: number; cpu: CpuPerReport }> {
   const iso = isolation();
   const env = { brokers: brokers!, mongoUri: mongoUri! };
-  const { app, config } = await bootIntake(env, iso, { OUTBOX_POLL_MS, INTAKE_CONSUMER_CONCURRENCY: process.env.BENCH_INTAKE_CONCURRENCY ?? '3' });
+  const { app, config } = await bootIntake(env, iso, { OUTBOX_POLL_MS, ...(process.env.BENCH_INTAKE_CONCURRENCY ? { INTAKE_CONSUMER_CONCURRENCY: process.env.BENCH_INTAKE_CONCURRENCY } : {}) });
   let hashCheck: App | undefined;
   // Content hashes cycle through a pool that the benchmark list holds, so every report matches.
   const POOL = REPORTS + 1000;
@@ -215,6 +232,8 @@ async function pipeline(): Promise<{ max: Burst; half: Steady; endsAt: string; n
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     const { consumer, seen } = await receiver(iso.prefix + endsAt);
+    // Where the time goes: reports.accepted is also watched, to split the latency at intake's output.
+    const middle = TO_MATCHED ? await receiver(iso.prefix + Topics.reportsAccepted) : undefined;
     const input = iso.prefix + Topics.reportsSubmitted;
     const make = (i: number) => {
       const e = submitted({ reportId: `bench:${i}`, source: 'bench', url: `https://img${i % 50}.bench.example/p/${i}.jpg`, hashes: { md5: hashOf(i) } });
@@ -233,8 +252,24 @@ async function pipeline(): Promise<{ max: Burst; half: Steady; endsAt: string; n
     const cpu: CpuPerReport = { database: (cpuMsOf(dbPid) - cpu0.database) / max.received, services: (selfCpuMs() - cpu0.services) / max.received };
     process.stderr.write(`pipeline: burst ${max.received}/${n} at ${max.perSecond.toFixed(0)}/s; CPU per report: database ${cpu.database.toFixed(2)} ms, intake + hash-check + benchmark ${cpu.services.toFixed(2)} ms\n`);
     if (!(await waitCount(seen, burstItems.map((m) => m.key), 240_000))) process.stderr.write('pipeline: burst backlog not cleared; the latency phase includes it\n');
+    // The burst is received before the relays have removed what they published; the latency phase
+    // measures a steady load, so it starts once that clean-up is over.
+    await outboxesEmpty([[`${iso.dbBase}_intake`.slice(0, 60), 'reports'], ...(TO_MATCHED ? [[`${iso.dbBase}_hash_check`, 'report_checks'] as [string, string]] : [])], 120_000);
+    // The services share this process's event loop: a long task there delays every report.
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
     const half = await steady(producer, input, seen, (i) => make(n + i), STEADY_RATE ?? Math.max(1, Math.round(max.perSecond / 2)), 120_000);
+    loop.disable();
+    process.stderr.write(`pipeline: steady, event loop delay p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms, max ${(loop.max / 1e6).toFixed(1)} ms\n`);
     process.stderr.write(`pipeline: steady ${half.received}/${half.offered} at ${half.rate}/s\n`);
+    if (middle) {
+      const split = (from: (k: string) => number | undefined, to: (k: string) => number | undefined) => {
+        const d = [...half.sentAt.keys()].map((k) => [from(k), to(k)]).filter((p): p is [number, number] => p[0] !== undefined && p[1] !== undefined).map(([a, b]) => b - a).sort((a, b) => a - b);
+        return `p50 ${percentile(d, 50).toFixed(1)} ms, p99 ${percentile(d, 99).toFixed(1)} ms`;
+      };
+      process.stderr.write(`pipeline: steady, submitted -> accepted ${split((k) => half.sentAt.get(k), (k) => middle.seen.get(k))}; accepted -> matched ${split((k) => middle.seen.get(k), (k) => seen.get(k))}\n`);
+      await middle.consumer.disconnect();
+    }
     await consumer.disconnect();
     await producer.disconnect();
     return { max, half, endsAt, n, cpu };

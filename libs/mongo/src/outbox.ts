@@ -67,8 +67,13 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   return out;
 }
 
-/** Documents whose published entries one update removes. */
-const PULL_CHUNK = 200;
+/**
+ * Documents whose published entries one update removes. FerretDB spends about the same per
+ * document whatever the chunk, but a service has one connection to it and the chunk holds it: 200
+ * documents held it for 100 - 480 ms while the service's own writes queued behind it (measured in
+ * test/bench/pipeline.infra.bench.ts with DIAG-level command timing); 50 let them in between.
+ */
+const PULL_CHUNK = 50;
 
 /** How many published entry ids a relay remembers (about 100 bytes each). */
 const RECENT_IDS = 50_000;

@@ -112,7 +112,7 @@ export async function buildApp(config: HashCheckConfig, options: BuildOptions = 
   const instanceId = options.instanceId ?? randomBytes(6).toString('hex');
   // Every instance reads the whole change topic: its own group.
   await app.register(consumerPlugin, { name: 'hashes-changes', groupId: groupId(config, SERVICE, `changes-${instanceId}`), topics: [Topics.hashesChanges], handler: changesHandler(engine) });
-  await app.register(consumerPlugin, { name: 'reports-accepted', groupId: groupId(config, SERVICE, 'reports'), topics: [Topics.reportsAccepted], handler: reportsHandler(engine, checks, tenants, (hint) => app.outbox.notify(hint)), batchConcurrency: config.REPORTS_BATCH_CONCURRENCY });
+  await app.register(consumerPlugin, { name: 'reports-accepted', groupId: groupId(config, SERVICE, 'reports'), topics: [Topics.reportsAccepted], handler: reportsHandler(engine, checks, tenants, (hint) => app.outbox.notify(hint)), partitionsConsumedConcurrently: config.REPORTS_PARTITION_CONCURRENCY, batchConcurrency: config.REPORTS_BATCH_CONCURRENCY });
   await app.register(consumerPlugin, { name: 'retraction-requests', groupId: groupId(config, SERVICE, 'retractions'), topics: [Topics.hashesRetractionRequested], handler: retractionsHandler(retractions) });
 
   await app.register(hashCheckMetricsPlugin, { engine });

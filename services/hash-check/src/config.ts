@@ -25,6 +25,7 @@ export const HashCheckConfigSchema = Type.Object({
   PROBING_NEAR_DISTANCE: Type.Integer({ minimum: 1, maximum: 128, default: 48, description: 'probing detector: Hamming distance up to which two PDQ queries of a tenant are near-duplicates' }),
   PROBING_BOUNDARY_MIN_MATCHES: Type.Integer({ minimum: 2, default: 20, description: 'probing detector: PDQ matches within 4 bits inside the threshold, within the window, that raise the signal' }),
   PROBING_MAX_PER_REQUEST: Type.Integer({ minimum: 0, default: 256, description: 'probing detector: PDQ items of one request it looks at (0 = off)' }),
+  REPORTS_PARTITION_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 6, description: 'partitions of reports.accepted handled at once (6 = all of them: their writes share database round trips instead of taking turns)' }),
   REPORTS_BATCH_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'accepted reports of one partition matched at once (their checks share one insert); one key stays in order' }),
   AUTH_CACHE_MS: Type.Integer({ minimum: 0, default: 5_000, description: 'how long a verified API key is cached; revocation reaches other instances within this time' }),
 });

@@ -63,6 +63,7 @@ export async function buildApp(config: IntakeConfig, options: BuildOptions = {})
     groupId: groupId(config, SERVICE, 'pipeline-status'),
     topics: PIPELINE_STATUS_TOPICS,
     handler: pipelineStatusHandler(reports),
+    partitionsConsumedConcurrently: config.INTAKE_CONSUMER_CONCURRENCY,
     batchConcurrency: config.INTAKE_BATCH_CONCURRENCY,
   });
 
