@@ -26,6 +26,9 @@ export const mongoPlugin = fp<MongoPluginOptions>(
     // With one connection (FerretDB, see connectMongo) a ping would queue behind a long query and
     // report a busy database as down: readiness pings go over a connection of their own.
     const probeHandle = handle.ferretdb ? await connectMongo(opts.uri, { appName: `${opts.appName}-probe`, maxPoolSize: 1 }) : handle;
+    // Reads only (see MongoHandle.scanDb): no write can be lost to a concurrent one through it.
+    const scanHandle = handle.ferretdb ? await connectMongo(opts.uri, { appName: `${opts.appName}-scan`, maxPoolSize: 1 }) : handle;
+    handle.scanDb = scanHandle.db;
     await ensureIndexes(handle.db, opts.indexes ?? []);
     app.decorate('mongo', handle);
     // The probe's ping says the server answers; the service's own client must be able to use it
@@ -76,6 +79,7 @@ export const mongoPlugin = fp<MongoPluginOptions>(
       await reconnecting;
       await handle.client.close();
       if (probeHandle !== handle) await probeHandle.client.close();
+      if (scanHandle !== handle) await scanHandle.client.close();
     });
   },
   { name: 'hashcheck-mongo', dependencies: ['hashcheck-health'] },

@@ -18,6 +18,7 @@ export const outboxRelayPlugin = fp<OutboxRelayPluginOptions>(
   async (app: FastifyInstance, opts) => {
     const relay = new OutboxRelay({
       db: app.mongo.db,
+      ...(app.mongo.scanDb ? { scanDb: app.mongo.scanDb } : {}),
       collections: opts.collections,
       producer: app.kafka.producer,
       logger: app.log,
