@@ -84,11 +84,12 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
 
 /**
  * Documents whose published entries one update removes. FerretDB spends about the same per
- * document whatever the chunk, but a service has one connection to it and the chunk holds it: 200
- * documents held it for 100 - 480 ms while the service's own writes queued behind it (measured in
- * test/bench/pipeline.infra.bench.ts with DIAG-level command timing); 50 let them in between.
+ * document whatever the chunk (~0.5 ms quiet, ~2 ms with the machine busy), but a service has one
+ * connection to it and the chunk holds it: 200 documents held it for 100 - 480 ms while the
+ * service's own inserts queued behind it; with 20 a removal holds it ~30 ms and the inserts
+ * waited 21 ms on average instead of 39 ms with 50 (test/bench/pipeline.infra.bench.ts, half load).
  */
-const PULL_CHUNK = 50;
+const PULL_CHUNK = 20;
 
 /** How many published entry ids a relay remembers (about 100 bytes each). */
 const RECENT_IDS = 50_000;
