@@ -99,12 +99,15 @@ const SWEEP_MIN_AGE_MS = 10_000;
 
 /**
  * Longest pause between two sweeps that find nothing: crash leftovers of another instance wait at
- * most this (an instance sweeps everything when it starts, so its own wait for its restart). Every
- * writer hints, so a sweep finds something only after a crash; on FerretDB it reads every document
- * of every outbox collection, and at 30 s apart, with ~10,000 reports, that took 2.1 - 2.3 s of the
- * database's CPU per service each time and was the half-load p99 (2.6 s against 0.4 s without).
+ * most this, plus SWEEP_MIN_AGE_MS (an instance sweeps everything when it starts, so its own wait
+ * for its restart). Every writer hints, so a sweep finds something only after a crash. On FerretDB a
+ * sweep reads every document of every outbox collection (2.1 - 2.3 s at ~10,000 reports); it does
+ * so on a connection of its own (scanDb), so the service's writes no longer wait for it: at half
+ * load p50 / p99 216 / 406 ms with sweeps 30 s apart, 347 - 383 / 656 - 674 ms with 5 minutes
+ * (within the noise). 5 minutes made the notification scale test's killed instance's notices.sent
+ * wait past its 30 s (test/scale/notification-killed.test.ts).
  */
-const MAX_SWEEP_MS = 300_000;
+const MAX_SWEEP_MS = 30_000;
 
 /**
  * The document a write just gave pending entries: the relay fetches it by `_id` instead of
@@ -160,7 +163,7 @@ export class OutboxRelay {
   start(): void {
     this.#stopped = false;
     // The first sweep reads every pending entry, however young: a previous run of this instance may
-    // have crashed a moment ago, and the next sweep is minutes away.
+    // have crashed a moment ago, and later sweeps leave entries younger than SWEEP_MIN_AGE_MS alone.
     this.#sweepAsked++;
     this.#nextSweep = 0;
     this.#schedule(0);
@@ -207,7 +210,8 @@ export class OutboxRelay {
   /**
    * Hinted documents first; then, when due, a sweep. The sweep is a safety net (every writer hints
    * or calls notify()), and on FerretDB it reads every document of every collection, so once it
-   * finds nothing or hints are flowing the next one is MAX_SWEEP_MS away; a sweep that finds
+   * finds nothing or hints are flowing the next one is MAX_SWEEP_MS away (no back-off from
+   * `intervalMs` first: that was several full reads in the first minute of a service's life); a sweep that finds
    * leftovers nobody hinted, or notify() without a hint, brings it back to `intervalMs`.
    */
   async #pass(): Promise<number> {
