@@ -160,6 +160,13 @@ export class OutboxRelay {
     return Math.max(1, this.options.concurrency ?? 4);
   }
 
+  #markSwept: () => void = () => undefined;
+
+  /** Resolves once a sweep has gone over every collection since start() (tests wait for the start-up sweep). */
+  readonly swept: Promise<void> = new Promise<void>((resolve) => {
+    this.#markSwept = resolve;
+  });
+
   start(): void {
     this.#stopped = false;
     // The first sweep reads every pending entry, however young: a previous run of this instance may
@@ -230,6 +237,7 @@ export class OutboxRelay {
       let swept = 0;
       for (const name of this.options.collections) swept += await this.#drainCollection(name, olderThan);
       total += swept;
+      this.#markSwept();
       if (this.#sweepAsked !== asked) return total;
       // Leftovers found: there may be more (a crash), look again soon. Otherwise hints carry
       // everything this instance writes and the next sweep is only for others' crashes.

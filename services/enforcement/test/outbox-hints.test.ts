@@ -28,8 +28,9 @@ test('enforcement case writes hint the relay: their events go out without any sw
   const log = app.mongo.db.collection<CaseRecord>(CASE_LOG);
   const closed = () => rec.on(topicOf(env, Topics.casesClosed)).map((m) => m.json<{ id: string; data: CasesClosedData }>());
 
-  // A pending entry no writer hinted, written after the relay's start-up pass (which looks only at
-  // entries older than 10 s): only a sweep asked for by notify() without a hint publishes it.
+  // A pending entry no writer hinted, written after the relay's start-up sweep (which takes every
+  // pending entry): only a sweep asked for by notify() without a hint publishes it.
+  await app.outbox.swept;
   const leftoverCase = `leftover-${randomUUID()}`;
   const leftoverEvent = createEvent(CasesClosed, {
     subject: leftoverCase,

@@ -108,7 +108,9 @@ export async function buildApp(config: HashCheckConfig, options: BuildOptions = 
     await tenants.flushUsage().catch((err: unknown) => app.log.error({ err }, 'usage counters not written on close'));
   });
 
-  const notify = (): void => app.outbox.notify();
+  // A list's change event is queued in the list's own document: the relay reads just that one
+  // (without a hint it would read every list and every report check).
+  const notify = (listId: string): void => app.outbox.notify({ collection: Collections.LISTS, id: listId });
   const instanceId = options.instanceId ?? randomBytes(6).toString('hex');
   // Every instance reads the whole change topic: its own group.
   await app.register(consumerPlugin, { name: 'hashes-changes', groupId: groupId(config, SERVICE, `changes-${instanceId}`), topics: [Topics.hashesChanges], handler: changesHandler(engine) });

@@ -29,8 +29,9 @@ test('notification writers hint the relay: their events go out without any sweep
   await publishProviders(h, [providerEvent({ id: 'prov-h', webhook: { url: receiver.url }, abuseContacts: ['abuse@prov-h.example'] }, 'secret-h')]);
   const steps = h.app.mongo.db.collection<StepDocument>(Collections.STEPS);
 
-  // A pending entry no writer hinted, written after the relay's start-up pass (which looks only at
-  // entries older than 10 s): only a sweep asked for by notify() without a hint publishes it.
+  // A pending entry no writer hinted, written after the relay's start-up sweep (which takes every
+  // pending entry): only a sweep asked for by notify() without a hint publishes it.
+  await h.app.outbox.swept;
   const leftoverEvent = createEvent(NoticesFailed, {
     subject: 'prov-h',
     source: 'notification',

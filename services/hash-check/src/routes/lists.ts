@@ -18,8 +18,8 @@ export interface ListRoutesOptions {
   chunkSize: number;
   maxImportBytes: number;
   maxChangeItems: number;
-  /** Wakes the outbox relay after a write that queued an event. */
-  notify: () => void;
+  /** Wakes the outbox relay for the list whose document just queued an event. */
+  notify: (listId: string) => void;
 }
 
 const Slug = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9-]*$' });
@@ -189,7 +189,7 @@ export async function listRoutes(app: FastifyInstance, opts: ListRoutesOptions):
     async (request, reply) => {
       const b = request.body;
       const doc = await store.createList({ ...b, threshold: b.threshold ?? DEFAULT_PDQ_THRESHOLD, status: b.status ?? 'active' }, by(request.principal));
-      opts.notify();
+      opts.notify(doc._id);
       await engine.sync(doc._id);
       return reply.status(201).send(listView(doc, engine));
     },
@@ -209,7 +209,7 @@ export async function listRoutes(app: FastifyInstance, opts: ListRoutesOptions):
     },
     async (request) => {
       const doc = await store.updateList(request.params.listId, request.body, by(request.principal));
-      opts.notify();
+      opts.notify(doc._id);
       await engine.sync(doc._id);
       return listView(doc, engine);
     },
@@ -220,7 +220,7 @@ export async function listRoutes(app: FastifyInstance, opts: ListRoutesOptions):
     { onRequest: app.guard('hotline'), schema: { summary: 'Retire a list: it stops matching; its releases stay as history', tags, security, params: Type.Object({ listId: ListIdParam }), response: { 200: ListView, ...errorResponses } } },
     async (request) => {
       const doc = await store.retireList(request.params.listId, by(request.principal));
-      opts.notify();
+      opts.notify(doc._id);
       await engine.sync(doc._id);
       return listView(doc, engine);
     },
@@ -266,7 +266,7 @@ export async function listRoutes(app: FastifyInstance, opts: ListRoutesOptions):
       if (q.activate === 'true' && release.status === 'ready') {
         result = (await store.activate(release.listId, release._id, by(request.principal))).release;
         activated = true;
-        opts.notify();
+        opts.notify(release.listId);
         await engine.sync(release.listId);
       }
       return reply.status(201).send({ release: releaseView(result, true), activated });
@@ -293,7 +293,7 @@ export async function listRoutes(app: FastifyInstance, opts: ListRoutesOptions):
     { onRequest: app.guard('hotline'), schema: { summary: 'Activate a ready release (atomic)', tags, security, params: Type.Object({ listId: ListIdParam, releaseId: Type.String({ maxLength: 128 }) }), response: { 200: ReleaseView, ...errorResponses } } },
     async (request) => {
       const { release } = await store.activate(request.params.listId, request.params.releaseId, by(request.principal));
-      opts.notify();
+      opts.notify(request.params.listId);
       await engine.sync(request.params.listId);
       return releaseView(release);
     },
@@ -348,7 +348,7 @@ export async function listRoutes(app: FastifyInstance, opts: ListRoutesOptions):
       if (list.status === 'retired') throw new HashCheckError(CheckCode.LIST_RETIRED, `list ${list._id} is retired`, { statusCode: 409 });
       const written = await writeEntries(store, list._id, entries, by(request.principal), opts.chunkSize, b.note);
       const { release } = await store.activate(list._id, written._id, by(request.principal));
-      opts.notify();
+      opts.notify(list._id);
       await engine.sync(list._id);
       return { release: releaseView(release) };
     },

@@ -39,7 +39,8 @@ export interface RetractionRoutesOptions {
   engine: ListEngine;
   checks: ReportCheckStore;
   chunkSize: number;
-  notify: () => void;
+  /** Wakes the outbox relay for the list whose document just queued an event. */
+  notify: (listId: string) => void;
 }
 
 /**
@@ -103,7 +104,7 @@ export async function retractionRoutes(app: FastifyInstance, opts: RetractionRou
         if (!list || list.status === 'retired') continue;
         const written = await writeEntries(opts.store, listId, entries, who, opts.chunkSize, `retraction request ${doc._id}`);
         await opts.store.activate(listId, written._id, who);
-        opts.notify();
+        opts.notify(listId);
         await opts.engine.sync(listId);
         releases.push(written._id);
       }
