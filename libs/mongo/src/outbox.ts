@@ -86,8 +86,10 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
  * Documents whose published entries one update removes. FerretDB spends about the same per
  * document whatever the chunk (~0.5 ms quiet, ~2 ms with the machine busy), but a service has one
  * connection to it and the chunk holds it: 200 documents held it for 100 - 480 ms while the
- * service's own inserts queued behind it; with 20 a removal holds it ~30 ms and the inserts
- * waited 21 ms on average instead of 39 ms with 50 (test/bench/pipeline.infra.bench.ts, half load).
+ * service's own inserts queued behind it; with 20 a removal held it ~30 ms and the inserts waited
+ * 21 ms on average instead of 39 ms with 50. Measured under test/bench/pipeline.infra.bench.ts at
+ * half load, with the driver's command events (`monitorCommands`) timing each command on the
+ * services' connections: a temporary probe, not part of the benchmark.
  */
 const PULL_CHUNK = 20;
 
@@ -142,7 +144,6 @@ export class OutboxRelay {
   #stopped = true;
   #hints = new Map<string, Map<string, Hinted>>();
   #nextSweep = 0;
-  #sweepDelay = 0;
   /** notify() calls without a hint so far: one made during a sweep asks for another sweep. */
   #sweepAsked = 0;
   /** #sweepAsked as of the last sweep: a difference means notify() without a hint came since. */
@@ -190,7 +191,6 @@ export class OutboxRelay {
       ids.set(key, before ? { id: hint.id } : hint.entries ? { id: hint.id, entries: hint.entries } : { id: hint.id });
     } else {
       this.#nextSweep = 0;
-      this.#sweepDelay = 0;
       this.#sweepAsked++;
     }
     if (this.#stopped) return;
@@ -241,8 +241,7 @@ export class OutboxRelay {
       if (this.#sweepAsked !== asked) return total;
       // Leftovers found: there may be more (a crash), look again soon. Otherwise hints carry
       // everything this instance writes and the next sweep is only for others' crashes.
-      this.#sweepDelay = swept > 0 && hinted === 0 ? base : Math.max(base, MAX_SWEEP_MS);
-      this.#nextSweep = Date.now() + this.#sweepDelay;
+      this.#nextSweep = Date.now() + (swept > 0 && hinted === 0 ? base : Math.max(base, MAX_SWEEP_MS));
     }
     return total;
   }

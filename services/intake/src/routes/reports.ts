@@ -171,9 +171,9 @@ export async function reportRoutes(app: App, opts: { maxBatch: number }): Promis
     async (request) => {
       const { id } = request.params as { id: string };
       const store = app.intake.reports;
-      const doc = await store.find(id);
-      if (doc) {
-        const pending = await store.pendingOutbox(id);
+      const found = await store.findWithPending(id);
+      if (found) {
+        const { report: doc, pendingEvents: pending } = found;
         const check = await store.findCheck(doc);
         const view: typeof StatusView.static = {
           reportId: doc._id,
