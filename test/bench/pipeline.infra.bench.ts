@@ -26,6 +26,7 @@ import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { registry, Topics } from '@hashcheck/events';
 import { ensureTopics, createKafka } from '@hashcheck/kafka';
+import { OUTBOX_PENDING } from '@hashcheck/mongo';
 import { randomName } from '@hashcheck/testing';
 import type { App } from '@hashcheck/http';
 import { ADMIN_KEY, bootHashCheck, bootIntake, isolation, SERVICE_ADMIN_KEY, submitted } from '../e2e/pipeline-harness';
@@ -180,7 +181,7 @@ async function rawBaseline(): Promise<{ max: Burst; half: Steady }> {
   return { max, half };
 }
 
-/** Waits until no document of these collections holds outbox entries. */
+/** Waits until no document of these collections holds outbox entries and no entry is marked pending. */
 async function outboxesEmpty(collections: Array<[db: string, coll: string]>, timeoutMs: number): Promise<void> {
   const m = new MongoClient(mongoUri!, { maxPoolSize: 1 });
   await m.connect();
@@ -188,6 +189,9 @@ async function outboxesEmpty(collections: Array<[db: string, coll: string]>, tim
     const deadline = Date.now() + timeoutMs;
     for (const [db, coll] of collections) {
       while ((await m.db(db).collection(coll).findOne({ 'outbox.0': { $exists: true } }, { projection: { _id: 1 } })) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      while ((await m.db(db).collection(OUTBOX_PENDING).findOne({ collection: coll }, { projection: { _id: 1 } })) && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 250));
       }
     }

@@ -93,7 +93,9 @@ test('intake end to end: a partner batch over Kafka and a hotline batch over HTT
   // Stored state.
   const reports = db.collection('reports');
   assert.equal(await reports.countDocuments({}), 4);
-  assert.equal(await reports.countDocuments({ 'outbox.id': { $exists: true } }), 0, 'every pending event was published');
+  assert.equal(await reports.countDocuments({ 'outbox.id': { $exists: true } }), 0, 'no report queues an event in an embedded outbox');
+  assert.equal(await db.collection('outbox_pending').countDocuments({ collection: 'reports' }), 0, 'every pending event was published (no mark left)');
+  assert.equal(await reports.countDocuments({ 'events.0': { $exists: true } }), 4, 'each report keeps the event it announced');
   assert.equal((await reports.findOne({ _id: 'pa:3' as never }))?.providerResolved, false);
   assert.equal(await db.collection('rejections').countDocuments({}), 4);
 

@@ -3,3 +3,4 @@ export * from './outbox';
 export * from './plugin';
 export * from './relay-plugin';
 export * from './insert-batcher';
+export * from './pending-marks';

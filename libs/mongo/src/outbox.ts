@@ -1,6 +1,7 @@
 import type { Db, Document, Filter } from 'mongodb';
 import type { EventEnvelope } from '@hashcheck/events';
 import { captureContext, type Carrier, type EventProducer } from '@hashcheck/kafka';
+import { OUTBOX_PENDING, type PendingMark, type WithEvents } from './pending-marks';
 
 /**
  * Embedded outbox: a state change and the events it must emit are written in ONE document (no
@@ -50,8 +51,20 @@ export interface OutboxRelayOptions {
    */
   scanDb?: Db;
   collections: string[];
+  /**
+   * Those of `collections` whose writers keep entries in `events` and mark them pending in
+   * `outbox_pending` (PendingMarks) instead of queueing them in `outbox`. Their `outbox` is still
+   * swept, for entries written before (or by an instance that does not mark yet).
+   */
+  marked?: string[];
+  /**
+   * Age past which a mark whose document does not hold its entry is deleted: the write it was made
+   * for never happened (it failed, or its writer died before it). Default 1 hour: far beyond any
+   * write's time, so no write still on its way loses its mark.
+   */
+  orphanAfterMs?: number;
   producer: EventProducer;
-  logger: { error: (o: object, m: string) => void; debug: (o: object, m: string) => void };
+  logger: { error: (o: object, m: string) => void; debug: (o: object, m: string) => void; warn?: (o: object, m: string) => void };
   /** How often every collection is swept for pending entries (crash leftovers, other instances' writes). */
   intervalMs?: number;
   batchSize?: number;
@@ -95,6 +108,9 @@ const PULL_CHUNK = 20;
 
 /** How many published entry ids a relay remembers (about 100 bytes each). */
 const RECENT_IDS = 50_000;
+
+/** Marks deleted per request once their entries are published. */
+const UNMARK_CHUNK = 500;
 
 /** Age below which a periodic sweep leaves an entry to its hint. */
 const SWEEP_MIN_AGE_MS = 10_000;
@@ -154,8 +170,11 @@ export class OutboxRelay {
    * already: those are skipped, not published twice.
    */
   #recent = new Set<string>();
+  readonly #marked: Set<string>;
 
-  constructor(private readonly options: OutboxRelayOptions) {}
+  constructor(private readonly options: OutboxRelayOptions) {
+    this.#marked = new Set(options.marked ?? []);
+  }
 
   get #concurrency(): number {
     return Math.max(1, this.options.concurrency ?? 4);
@@ -211,7 +230,7 @@ export class OutboxRelay {
   async drain(): Promise<number> {
     let total = await this.#drainHinted();
     for (const name of this.options.collections) total += await this.#drainCollection(name);
-    return total;
+    return total + (await this.#sweepMarks());
   }
 
   /**
@@ -236,6 +255,7 @@ export class OutboxRelay {
       this.#nextSweep = Date.now() + base;
       let swept = 0;
       for (const name of this.options.collections) swept += await this.#drainCollection(name, olderThan);
+      swept += await this.#sweepMarks(olderThan);
       total += swept;
       this.#markSwept();
       if (this.#sweepAsked !== asked) return total;
@@ -267,19 +287,22 @@ export class OutboxRelay {
     const batch = this.options.batchSize ?? 100;
     for (const [name, ids] of [...this.#hints]) {
       this.#hints.delete(name);
-      const coll = this.options.db.collection<WithOutbox & Document>(name);
+      const coll = this.options.db.collection<WithOutbox & WithEvents & Document>(name);
+      const marked = this.#marked.has(name);
       const all = [...ids.values()];
       try {
         // Entries handed over by the writer go out as they are; other hints are read by `_id`.
         const given = all.filter((h) => h.entries !== undefined && !h.entries.every((e) => this.#recent.has(e.id)));
         for (let i = 0; i < given.length; i += batch * 5) {
-          published += await this.#publishDocs(name, given.slice(i, i + batch * 5).map((h) => ({ _id: h.id, outbox: h.entries })));
+          const slice = given.slice(i, i + batch * 5);
+          published += marked ? await this.#publishMarked(slice.flatMap((h) => h.entries!)) : await this.#publishDocs(name, slice.map((h) => ({ _id: h.id, outbox: h.entries })));
         }
         const toRead = all.filter((h) => h.entries === undefined);
         for (let i = 0; i < toRead.length; i += batch) {
           const slice = toRead.slice(i, i + batch);
-          const docs = await coll.find({ _id: { $in: slice.map((h) => h.id) } } as Filter<WithOutbox & Document>, { projection: { outbox: 1 } }).toArray();
+          const docs = await coll.find({ _id: { $in: slice.map((h) => h.id) } } as Filter<WithOutbox & Document>, { projection: marked ? { outbox: 1, events: 1 } : { outbox: 1 } }).toArray();
           published += await this.#publishDocs(name, docs);
+          if (marked) published += await this.#publishStillMarked(docs.flatMap((d) => (d.events ?? []) as OutboxEntry[]));
         }
       } catch (err) {
         // Keep the hints (without entries: they are read again) for the next pass; the sweep would find them anyway.
@@ -343,6 +366,87 @@ export class OutboxRelay {
       if (r.modifiedCount < chunk.length) await this.#pullById(coll, chunk);
     }
     return done.reduce((n, d) => n + d.entries.length, 0);
+  }
+
+  /**
+   * Publishes entries of marked collections, then deletes their marks: one delete for many, where
+   * the embedded outbox needs an update of every document.
+   */
+  async #publishMarked(entries: readonly OutboxEntry[]): Promise<number> {
+    if (entries.length === 0) return 0;
+    const byTopic = new Map<string, Array<{ event: EventEnvelope; carrier: Carrier }>>();
+    for (const entry of entries) {
+      let group = byTopic.get(entry.topic);
+      if (!group) byTopic.set(entry.topic, (group = []));
+      group.push({ event: typeof entry.event === 'string' ? (JSON.parse(entry.event) as EventEnvelope) : entry.event, carrier: entry.carrier ?? {} });
+    }
+    for (const [topic, items] of byTopic) {
+      await this.options.producer.publishTraced(topic, items);
+      for (const { event } of items) this.#remember(event.id);
+    }
+    const marks = this.options.db.collection<PendingMark>(OUTBOX_PENDING);
+    for (let i = 0; i < entries.length; i += UNMARK_CHUNK) {
+      await marks.deleteMany({ _id: { $in: entries.slice(i, i + UNMARK_CHUNK).map((e) => e.id) } });
+    }
+    return entries.length;
+  }
+
+  /** Of these recorded entries, publishes those still marked pending. */
+  async #publishStillMarked(entries: readonly OutboxEntry[]): Promise<number> {
+    if (entries.length === 0) return 0;
+    const marks = this.options.db.collection<PendingMark>(OUTBOX_PENDING);
+    const pending = new Set((await marks.find({ _id: { $in: entries.map((e) => e.id) } }, { projection: { _id: 1 } }).toArray()).map((m) => m._id));
+    return this.#publishMarked(entries.filter((e) => pending.has(e.id)));
+  }
+
+  /**
+   * The marks of every marked collection (older than `olderThan`, when given), page by page: each
+   * entry whose document holds it is published; a mark whose document does not is a write that did
+   * not happen (yet), deleted once it is older than orphanAfterMs.
+   */
+  async #sweepMarks(olderThan?: Date): Promise<number> {
+    if (this.#marked.size === 0) return 0;
+    const read = this.options.scanDb ?? this.options.db;
+    const marks = read.collection<PendingMark>(OUTBOX_PENDING);
+    const batch = this.options.batchSize ?? 100;
+    const orphanBefore = Date.now() - (this.options.orphanAfterMs ?? 3_600_000);
+    let published = 0;
+    let after: string | undefined;
+    for (;;) {
+      const filter: Filter<PendingMark> = {};
+      if (olderThan) filter.createdAt = { $lt: olderThan };
+      if (after !== undefined) filter._id = { $gt: after };
+      const page = await marks.find(filter).sort({ _id: 1 }).limit(batch).toArray();
+      if (page.length === 0) return published;
+      after = page[page.length - 1]!._id;
+      const byCollection = new Map<string, PendingMark[]>();
+      for (const m of page) {
+        if (!this.#marked.has(m.collection)) continue;
+        let list = byCollection.get(m.collection);
+        if (!list) byCollection.set(m.collection, (list = []));
+        list.push(m);
+      }
+      const toPublish: OutboxEntry[] = [];
+      const orphans: string[] = [];
+      for (const [name, list] of byCollection) {
+        const docs = await read
+          .collection<WithEvents & Document>(name)
+          .find({ _id: { $in: [...new Set(list.map((m) => m.doc))] } } as Filter<Document>, { projection: { events: 1 } })
+          .toArray();
+        const entries = new Map(docs.flatMap((d) => ((d.events ?? []) as OutboxEntry[]).map((e) => [e.id, e] as const)));
+        for (const m of list) {
+          const entry = entries.get(m._id);
+          if (entry) toPublish.push(entry);
+          else if (m.createdAt.getTime() < orphanBefore) orphans.push(m._id);
+        }
+      }
+      published += await this.#publishMarked(toPublish);
+      if (orphans.length > 0) {
+        (this.options.logger.warn ?? this.options.logger.error)({ count: orphans.length }, 'outbox marks of writes that never happened (their documents do not hold the entries); deleted');
+        await this.options.db.collection<PendingMark>(OUTBOX_PENDING).deleteMany({ _id: { $in: orphans } });
+      }
+      if (page.length < batch) return published;
+    }
   }
 
   #remember(id: string): void {

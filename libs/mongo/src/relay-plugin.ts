@@ -10,6 +10,8 @@ declare module 'fastify' {
 
 export interface OutboxRelayPluginOptions {
   collections: string[];
+  /** See OutboxRelayOptions.marked. */
+  marked?: string[];
   intervalMs?: number;
 }
 
@@ -20,6 +22,7 @@ export const outboxRelayPlugin = fp<OutboxRelayPluginOptions>(
       db: app.mongo.db,
       ...(app.mongo.scanDb ? { scanDb: app.mongo.scanDb } : {}),
       collections: opts.collections,
+      marked: opts.marked ?? [],
       producer: app.kafka.producer,
       logger: app.log,
       intervalMs: opts.intervalMs ?? 500,

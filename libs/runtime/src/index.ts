@@ -4,7 +4,7 @@ import { registry, EventCodec } from '@hashcheck/events';
 import { createApp, type App } from '@hashcheck/http';
 import { kafkaPlugin, kafkaSettingsFromConfig } from '@hashcheck/kafka';
 import { createLogger } from '@hashcheck/logging';
-import { mongoPlugin, outboxRelayPlugin, type CollectionIndexes } from '@hashcheck/mongo';
+import { mongoPlugin, OUTBOX_PENDING_INDEXES, outboxRelayPlugin, type CollectionIndexes } from '@hashcheck/mongo';
 
 /** Settings every service has; a service's own schema spreads these in. */
 export const ServiceSettings = {
@@ -25,6 +25,11 @@ export interface ServiceAppOptions {
   indexes?: CollectionIndexes[];
   /** Collections whose documents carry an embedded outbox. */
   outboxCollections?: string[];
+  /**
+   * Those of outboxCollections whose writers record entries in `events` and mark them pending
+   * (PendingMarks); their marks' index is added to `indexes`.
+   */
+  markedCollections?: string[];
   logger?: Logger;
 }
 
@@ -46,7 +51,9 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<App>
   const logger = options.logger ?? createLogger({ service, level: config.LOG_LEVEL });
   const app = await createApp({ service, description: options.description, logger, bodyLimit: config.BODY_LIMIT_BYTES });
   const uri = databaseUri(config.MONGODB_URI, config.MONGODB_DATABASE ?? `hashcheck_${service.replace(/-/g, '_')}`);
-  await app.register(mongoPlugin, { uri, appName: `hashcheck-${service}`, indexes: options.indexes ?? [] });
+  const marked = options.markedCollections ?? [];
+  const indexes = [...(options.indexes ?? []), ...(marked.length > 0 ? [OUTBOX_PENDING_INDEXES] : [])];
+  await app.register(mongoPlugin, { uri, appName: `hashcheck-${service}`, indexes });
   await app.register(kafkaPlugin, {
     settings: kafkaSettingsFromConfig(config, `hashcheck-${service}`),
     codec,
@@ -55,7 +62,7 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<App>
     replicationFactor: config.KAFKA_REPLICATION_FACTOR,
   });
   if (options.outboxCollections && options.outboxCollections.length > 0) {
-    await app.register(outboxRelayPlugin, { collections: options.outboxCollections, intervalMs: config.OUTBOX_POLL_MS });
+    await app.register(outboxRelayPlugin, { collections: options.outboxCollections, marked, intervalMs: config.OUTBOX_POLL_MS });
   }
   return app;
 }

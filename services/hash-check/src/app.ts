@@ -48,6 +48,7 @@ export async function buildApp(config: HashCheckConfig, options: BuildOptions = 
     config,
     indexes: [...LIST_INDEXES, ...TENANT_INDEXES, ...REPORT_INDEXES, ...RETRACTION_INDEXES, ...PROBING_INDEXES],
     outboxCollections: [Collections.LISTS, Collections.REPORT_CHECKS],
+    markedCollections: [Collections.REPORT_CHECKS],
     ...(options.logger ? { logger: options.logger } : {}),
   });
 

@@ -39,6 +39,7 @@ export async function buildApp(config: IntakeConfig, options: BuildOptions = {})
     config,
     indexes: [...REPORT_INDEXES, ...PROVIDER_INDEXES],
     outboxCollections: [Collections.REPORTS, Collections.REJECTIONS, Collections.PROVIDERS],
+    markedCollections: [Collections.REPORTS],
     ...(options.logger ? { logger: options.logger } : {}),
   });
   if (apiKeys.length === 0) app.log.warn('INTAKE_API_KEYS is empty: the HTTP report and provider APIs refuse every request');

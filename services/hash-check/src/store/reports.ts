@@ -1,12 +1,13 @@
 import type { Collection, Db } from 'mongodb';
 import { isDuplicateKeyError } from '@hashcheck/errors';
 import { createEvent, ReportsMatched, ReportsUnmatched, Topics, type EventEnvelope, type ReportsAcceptedData } from '@hashcheck/events';
-import { InsertBatcher, OUTBOX_INDEX, outboxEntry, type CollectionIndexes, type OutboxEntry, type WithOutbox } from '@hashcheck/mongo';
+import { InsertBatcher, OUTBOX_INDEX, outboxEntry, PendingMarks, type CollectionIndexes, type OutboxEntry, type WithEvents, type WithOutbox } from '@hashcheck/mongo';
 import { deterministicUuid } from '../domain/ids';
 import type { ReportMatch } from '../engine/list-engine';
 import { Collections, SERVICE_SOURCE } from './collections';
 
-export interface ReportCheckDoc extends WithOutbox {
+/** `events`: the matched/unmatched event, marked pending until published (PendingMarks); `outbox`: checks stored before that. */
+export interface ReportCheckDoc extends WithOutbox, WithEvents {
   /** The reports.accepted event id: one check per accepted event, whatever the redeliveries. */
   _id: string;
   reportId: string;
@@ -27,8 +28,10 @@ export class ReportCheckStore {
   readonly checks: Collection<ReportCheckDoc>;
   /** Checks of the reports handled at once share one insertMany (the consumer runs a batch's messages together). */
   readonly #inserts: InsertBatcher<ReportCheckDoc>;
+  readonly #marks: PendingMarks;
 
   constructor(db: Db) {
+    this.#marks = new PendingMarks(db);
     this.checks = db.collection<ReportCheckDoc>(Collections.REPORT_CHECKS);
     this.#inserts = new InsertBatcher(this.checks);
   }
@@ -46,12 +49,16 @@ export class ReportCheckStore {
         : createEvent(ReportsUnmatched, { id: deterministicUuid(`reports.checked:${accepted.id}`), subject: data.reportId, source: SERVICE_SOURCE, occurredAt: checkedAt, data: { ...data, checkedAt: checkedAt.toISOString() } });
     const topic = matches.length > 0 ? Topics.reportsMatched : Topics.reportsUnmatched;
     const outbox = [outboxEntry(topic, event)];
+    // Marked before the check is written: see PendingMarks.
+    const marked = await this.#marks.mark(Collections.REPORT_CHECKS, accepted.id, outbox);
     try {
-      await this.#inserts.insert({ _id: accepted.id, reportId: data.reportId, caseId: data.caseId, hashes: data.hashes, matched: matches.length > 0, matches, checkedAt, outbox });
+      await this.#inserts.insert({ _id: accepted.id, reportId: data.reportId, caseId: data.caseId, hashes: data.hashes, matched: matches.length > 0, matches, checkedAt, events: outbox });
       return outbox;
     } catch (err) {
-      if (isDuplicateKeyError(err)) return undefined;
-      throw err;
+      if (!isDuplicateKeyError(err)) throw err;
+      // Checked before: that check's event has its own mark (or went out); this one's is taken back.
+      await this.#marks.unmark(marked);
+      return undefined;
     }
   }
 

@@ -16,14 +16,15 @@ import type { Resolution } from '@hashcheck/providers';
 import { caseIdOf } from '../domain/case-key';
 import { deterministicUuid } from '../domain/ids';
 import type { NormalisedReport } from '../domain/submission';
-import { InsertBatcher, OUTBOX_INDEX, outboxEntry, type CollectionIndexes, type OutboxEntry, type WithOutbox } from '@hashcheck/mongo';
+import { InsertBatcher, OUTBOX_INDEX, outboxEntry, PendingMarks, type CollectionIndexes, type OutboxEntry, type WithEvents, type WithOutbox } from '@hashcheck/mongo';
 import { recordRejected } from '@hashcheck/telemetry';
 
 export const Collections = { REPORTS: 'reports', CASES: 'cases', CHECKS: 'checks', REJECTIONS: 'rejections', PROVIDERS: 'providers', DEAD_LETTERS: 'dead_letters' } as const;
 
 export type ChannelValue = 'kafka' | 'http';
 
-export interface ReportDocument extends WithOutbox {
+/** `events`: reports.accepted, marked pending until published (PendingMarks); `outbox`: reports stored before that. */
+export interface ReportDocument extends WithOutbox, WithEvents {
   _id: string;
   source: string;
   channel: ChannelValue;
@@ -114,8 +115,10 @@ export class ReportStore {
   readonly #reportInserts: InsertBatcher<ReportDocument>;
   readonly #caseInserts: InsertBatcher<CaseDocument>;
   readonly #checkInserts: InsertBatcher<CheckDocument>;
+  readonly #marks: PendingMarks;
 
   constructor(db: Db) {
+    this.#marks = new PendingMarks(db);
     this.reports = db.collection<ReportDocument>(Collections.REPORTS);
     this.cases = db.collection<CaseDocument>(Collections.CASES);
     this.rejections = db.collection<RejectionDocument>(Collections.REJECTIONS);
@@ -126,15 +129,15 @@ export class ReportStore {
   }
 
   async find(reportId: string): Promise<ReportDocument | null> {
-    return this.reports.findOne({ _id: reportId }, { projection: { outbox: 0 } });
+    return this.reports.findOne({ _id: reportId }, { projection: { outbox: 0, events: 0 } });
   }
 
   /** A report and how many of its events still wait for the relay, in one read. */
   async findWithPending(reportId: string): Promise<{ report: ReportDocument; pendingEvents: number } | null> {
     const doc = await this.reports.findOne({ _id: reportId });
     if (!doc) return null;
-    const { outbox, ...report } = doc;
-    return { report, pendingEvents: outbox?.length ?? 0 };
+    const { outbox, events, ...report } = doc;
+    return { report, pendingEvents: (outbox?.length ?? 0) + (await this.#marks.countPending(events)) };
   }
 
   /**
@@ -174,17 +177,21 @@ export class ReportStore {
       data: acceptedData(doc),
     });
     const outbox = [outboxEntry(Topics.reportsAccepted, event)];
-    doc.outbox = outbox;
+    doc.events = outbox;
+    // Marked pending before the report is written: a crash between the two publishes nothing (the
+    // relay finds no report holding the entry), a crash after it leaves the mark for the relay.
+    const marked = await this.#marks.mark(Collections.REPORTS, doc._id, outbox);
     try {
       await this.#reportInserts.insert(doc);
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
+      await this.#marks.unmark(marked);
       // Seen before (a replay, a redelivery, or the same id over HTTP and Kafka at once).
       const existing = await this.find(report.reportId);
       if (!existing) throw err;
       return this.#sameOrConflict(existing, report);
     }
-    const { outbox: _outbox, ...stored } = doc;
+    const { events: _events, ...stored } = doc;
     return { kind: 'accepted', report: stored, outbox };
   }
 
