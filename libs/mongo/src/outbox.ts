@@ -171,6 +171,12 @@ export class OutboxRelay {
    */
   #recent = new Set<string>();
   readonly #marked: Set<string>;
+  /**
+   * Deletes of published entries' marks, one after another, not awaited by the pass that published
+   * them: the next hints go out while the service's connection gets to the delete. A mark left by a
+   * crash only means the entry is published again (the same event id).
+   */
+  #unmarking: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.#marked = new Set(options.marked ?? []);
@@ -224,13 +230,16 @@ export class OutboxRelay {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     await this.#running;
+    await this.#unmarking;
   }
 
   /** One pass over the hinted documents and every collection; returns how many entries were published. Exposed for tests. */
   async drain(): Promise<number> {
     let total = await this.#drainHinted();
     for (const name of this.options.collections) total += await this.#drainCollection(name);
-    return total + (await this.#sweepMarks());
+    total += await this.#sweepMarks();
+    await this.#unmarking;
+    return total;
   }
 
   /**
@@ -257,6 +266,8 @@ export class OutboxRelay {
       for (const name of this.options.collections) swept += await this.#drainCollection(name, olderThan);
       swept += await this.#sweepMarks(olderThan);
       total += swept;
+      // `swept` promises the marks of what it published are gone too.
+      await this.#unmarking;
       this.#markSwept();
       if (this.#sweepAsked !== asked) return total;
       // Leftovers found: there may be more (a crash), look again soon. Otherwise hints carry
@@ -384,11 +395,20 @@ export class OutboxRelay {
       await this.options.producer.publishTraced(topic, items);
       for (const { event } of items) this.#remember(event.id);
     }
-    const marks = this.options.db.collection<PendingMark>(OUTBOX_PENDING);
-    for (let i = 0; i < entries.length; i += UNMARK_CHUNK) {
-      await marks.deleteMany({ _id: { $in: entries.slice(i, i + UNMARK_CHUNK).map((e) => e.id) } });
-    }
+    this.#unmark(entries.map((e) => e.id));
     return entries.length;
+  }
+
+  #unmark(ids: string[]): void {
+    const marks = this.options.db.collection<PendingMark>(OUTBOX_PENDING);
+    this.#unmarking = this.#unmarking.then(async () => {
+      try {
+        for (let i = 0; i < ids.length; i += UNMARK_CHUNK) await marks.deleteMany({ _id: { $in: ids.slice(i, i + UNMARK_CHUNK) } });
+      } catch (err) {
+        // The marks stay; a sweep publishes their entries again (same ids) and deletes them then.
+        this.options.logger.error({ err, count: ids.length }, 'could not delete the marks of published outbox entries');
+      }
+    });
   }
 
   /** Of these recorded entries, publishes those still marked pending. */
@@ -427,6 +447,7 @@ export class OutboxRelay {
         list.push(m);
       }
       const toPublish: OutboxEntry[] = [];
+      const recentlyPublished: string[] = [];
       const orphans: string[] = [];
       for (const [name, list] of byCollection) {
         const docs = await read
@@ -436,11 +457,14 @@ export class OutboxRelay {
         const entries = new Map(docs.flatMap((d) => ((d.events ?? []) as OutboxEntry[]).map((e) => [e.id, e] as const)));
         for (const m of list) {
           const entry = entries.get(m._id);
-          if (entry) toPublish.push(entry);
+          // Published by this relay a moment ago, its mark's delete still queued or failed: only the mark goes.
+          if (entry && this.#recent.has(entry.id)) recentlyPublished.push(entry.id);
+          else if (entry) toPublish.push(entry);
           else if (m.createdAt.getTime() < orphanBefore) orphans.push(m._id);
         }
       }
       published += await this.#publishMarked(toPublish);
+      if (recentlyPublished.length > 0) this.#unmark(recentlyPublished);
       if (orphans.length > 0) {
         (this.options.logger.warn ?? this.options.logger.error)({ count: orphans.length }, 'outbox marks of writes that never happened (their documents do not hold the entries); deleted');
         await this.options.db.collection<PendingMark>(OUTBOX_PENDING).deleteMany({ _id: { $in: orphans } });

@@ -54,7 +54,7 @@ export class PendingMarks {
    * Returns the ids this call marked: an id marked already (the same event written by another
    * attempt that is still pending) belongs to that attempt and is not returned.
    */
-  async mark(collection: string, doc: unknown, entries: readonly OutboxEntry[]): Promise<string[]> {
+  async mark(collection: string, doc: unknown, entries: ReadonlyArray<Pick<OutboxEntry, 'id'>>): Promise<string[]> {
     const createdAt = new Date();
     const results = await Promise.allSettled(entries.map((e) => this.#inserts.insert({ _id: e.id, collection, doc, createdAt })));
     const owned: string[] = [];

@@ -146,8 +146,14 @@ export class ReportStore {
    */
   async accept(report: NormalisedReport, ctx: AcceptContext): Promise<AcceptOutcome> {
     const receivedAt = ctx.now ?? new Date();
-    const joined = await this.#joinOrOpenCase(report.reportId, report.caseKey, receivedAt);
-    if ('existing' in joined) return this.#sameOrConflict(joined.existing, report);
+    const eventId = deterministicUuid(`reports.accepted:${report.reportId}`);
+    // The mark (which holds no more than the event's id) goes in while the case is looked up: it
+    // must be stored before the report, not after the case, and this saves a round trip.
+    const [joined, marked] = await Promise.all([this.#joinOrOpenCase(report.reportId, report.caseKey, receivedAt), this.#marks.mark(Collections.REPORTS, report.reportId, [{ id: eventId }])]);
+    if ('existing' in joined) {
+      await this.#marks.unmark(marked);
+      return this.#sameOrConflict(joined.existing, report);
+    }
     const doc: ReportDocument = {
       _id: report.reportId,
       source: report.source,
@@ -170,7 +176,7 @@ export class ReportStore {
       if (report[k] !== undefined) (doc as unknown as Record<string, unknown>)[k] = report[k];
     }
     const event = createEvent(ReportsAccepted, {
-      id: deterministicUuid(`reports.accepted:${report.reportId}`),
+      id: eventId,
       subject: report.reportId,
       source: SERVICE_SOURCE,
       occurredAt: receivedAt,
@@ -178,9 +184,8 @@ export class ReportStore {
     });
     const outbox = [outboxEntry(Topics.reportsAccepted, event)];
     doc.events = outbox;
-    // Marked pending before the report is written: a crash between the two publishes nothing (the
-    // relay finds no report holding the entry), a crash after it leaves the mark for the relay.
-    const marked = await this.#marks.mark(Collections.REPORTS, doc._id, outbox);
+    // Marked pending (above) before the report is written: a crash between the two publishes nothing
+    // (the relay finds no report holding the entry), a crash after it leaves the mark for the relay.
     try {
       await this.#reportInserts.insert(doc);
     } catch (err) {
