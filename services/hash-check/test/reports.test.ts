@@ -57,6 +57,10 @@ test('accepted reports are matched (exact and PDQ) and emitted as matched / unma
   // The redelivered event produced nothing new.
   await new Promise((res) => setTimeout(res, 1500));
   assert.equal(recorder.on(e.prefix + Topics.reportsMatched).length, 1);
+  // Its matches were audited once (one record per hash type and list), and no event waits.
+  const audit = await app.mongo.db.collection('audit_matches').find({ tenantId: 'report-pipeline' }).toArray();
+  assert.deepEqual(audit.map((x) => `${x.hashType}:${x.listId}:${x.count}`).sort(), ['pdq:hotline-list:1', 'sha1:hotline-list:1']);
+  assert.equal(await app.mongo.db.collection('outbox_pending').countDocuments({}), 0, 'no outbox mark left');
   // Every list change was announced on the compacted topic, keyed by list id, without hashes.
   const changes = recorder.on(e.prefix + Topics.hashesChanges);
   assert.ok(changes.length >= 2);

@@ -44,6 +44,8 @@ export type AuditChannel = 'bulk' | 'eokm' | 'report';
 
 /** Matches of one request (or report) for one (hash type, list): who, when, what kind, which list, how many. */
 export interface AuditDoc {
+  /** Set when the matches belong to something that may be seen twice (a redelivered report), so they count once. */
+  _id?: string;
   tenantId: string;
   at: Date;
   hashType: HashType;
@@ -239,11 +241,18 @@ export class TenantStore {
    * Records matches: tenant, time, hash type, list and how many (one document per type and list of
    * a request). Never the hash. Resolves once written: requests arriving within a few milliseconds
    * share one insert (group commit), so matches are durable before the answer goes out.
+   *
+   * `once`: an id of what matched (the report pipeline passes the accepted event's id); the records
+   * are then written under ids derived from it and the same matches recorded again count once.
    */
-  recordMatches(tenantId: string, channel: AuditChannel, tallies: readonly MatchTally[]): Promise<void> {
+  recordMatches(tenantId: string, channel: AuditChannel, tallies: readonly MatchTally[], once?: string): Promise<void> {
     if (tallies.length === 0) return Promise.resolve();
     const at = new Date();
-    for (const t of tallies) this.auditQueue.push({ tenantId, at, hashType: t.type, listId: t.list, channel, count: t.count });
+    for (const t of tallies) {
+      const doc: AuditDoc = { tenantId, at, hashType: t.type, listId: t.list, channel, count: t.count };
+      if (once !== undefined) doc._id = `${once}:${t.type}:${t.list}`;
+      this.auditQueue.push(doc);
+    }
     return new Promise<void>((resolve, reject) => {
       this.auditWaiters.push({ resolve, reject });
       this.auditTimer ??= setTimeout(() => void this.flushAudit(), AUDIT_GROUP_MS);
@@ -260,7 +269,16 @@ export class TenantStore {
       if (docs.length > 0) await this.audit.insertMany(docs, { ordered: false });
       for (const w of waiters) w.resolve();
     } catch (err) {
-      for (const w of waiters) w.reject(err);
+      // Records already there (matches recorded `once` before) are what was asked for; the others of
+      // an unordered insert were written. Anything else, or an error without per-document answers
+      // (a connection lost: nothing is known to be written), fails every waiter.
+      const raw = (err as { writeErrors?: unknown }).writeErrors;
+      const writeErrors = (raw === undefined ? [] : Array.isArray(raw) ? raw : [raw]) as Array<{ code?: number }>;
+      const onlyRepeats = writeErrors.length > 0 && writeErrors.every((w) => w.code === 11000);
+      for (const w of waiters) {
+        if (onlyRepeats) w.resolve();
+        else w.reject(err);
+      }
     }
   }
 
