@@ -123,4 +123,5 @@ test('intake end to end: a partner batch over Kafka and a hotline batch over HTT
   await new Promise((r) => setTimeout(r, 1500));
   assert.deepEqual(counts(), countsBefore, 'a replay publishes nothing');
   assert.equal(await snapshot(), before, 'a replay changes no stored report');
+  assert.equal(await db.collection('outbox_pending').countDocuments({}), 0, 'each replayed report took back the mark it made');
 });
