@@ -63,6 +63,10 @@ export interface OutboxRelayOptions {
    * write's time, so no write still on its way loses its mark.
    */
   orphanAfterMs?: number;
+  /** Longest pause between two sweeps (default 30 s); for tests. */
+  maxSweepMs?: number;
+  /** How often periodic sweeps also read marked collections' embedded outbox (default 10 minutes); for tests. */
+  embeddedSweepMs?: number;
   producer: EventProducer;
   logger: { error: (o: object, m: string) => void; debug: (o: object, m: string) => void; warn?: (o: object, m: string) => void };
   /** How often every collection is swept for pending entries (crash leftovers, other instances' writes). */
@@ -128,6 +132,13 @@ const SWEEP_MIN_AGE_MS = 10_000;
 const MAX_SWEEP_MS = 30_000;
 
 /**
+ * How often a periodic sweep also reads the embedded outbox of marked collections: what an instance
+ * that does not mark yet left behind when it crashed waits at most this (or until any instance
+ * starts: the start-up sweep reads everything).
+ */
+const EMBEDDED_SWEEP_MS = 10 * 60_000;
+
+/**
  * The document a write just gave pending entries: the relay fetches it by `_id` instead of
  * sweeping, or, when the writer hands over the `entries` it wrote, publishes them without reading.
  */
@@ -160,6 +171,7 @@ export class OutboxRelay {
   #stopped = true;
   #hints = new Map<string, Map<string, Hinted>>();
   #nextSweep = 0;
+  #nextEmbeddedSweep = 0;
   /** notify() calls without a hint so far: one made during a sweep asks for another sweep. */
   #sweepAsked = 0;
   /** #sweepAsked as of the last sweep: a difference means notify() without a hint came since. */
@@ -263,7 +275,17 @@ export class OutboxRelay {
       this.#sweptAsked = asked;
       this.#nextSweep = Date.now() + base;
       let swept = 0;
-      for (const name of this.options.collections) swept += await this.#drainCollection(name, olderThan);
+      // A marked collection's embedded outbox holds only entries written before marks, or by an
+      // instance that does not mark (an old one, during a rolling upgrade). On FerretDB sweeping it
+      // reads every document of the collection — every report ever stored — while its marks are a
+      // handful; so it is swept when asked (at start, after notify() without a hint) and otherwise
+      // every EMBEDDED_SWEEP_MS, not every 30 s.
+      const embedded = olderThan === undefined || Date.now() >= this.#nextEmbeddedSweep;
+      if (embedded) this.#nextEmbeddedSweep = Date.now() + (this.options.embeddedSweepMs ?? EMBEDDED_SWEEP_MS);
+      for (const name of this.options.collections) {
+        if (!embedded && this.#marked.has(name)) continue;
+        swept += await this.#drainCollection(name, olderThan);
+      }
       swept += await this.#sweepMarks(olderThan);
       total += swept;
       // `swept` promises the marks of what it published are gone too.
@@ -272,7 +294,7 @@ export class OutboxRelay {
       if (this.#sweepAsked !== asked) return total;
       // Leftovers found: there may be more (a crash), look again soon. Otherwise hints carry
       // everything this instance writes and the next sweep is only for others' crashes.
-      this.#nextSweep = Date.now() + (swept > 0 && hinted === 0 ? base : Math.max(base, MAX_SWEEP_MS));
+      this.#nextSweep = Date.now() + (swept > 0 && hinted === 0 ? base : Math.max(base, this.options.maxSweepMs ?? MAX_SWEEP_MS));
     }
     return total;
   }

@@ -124,3 +124,31 @@ test('marked and embedded side by side: a marked collection\'s embedded outbox (
   assert.deepEqual((await coll.findOne({ _id: 'legacy' }))?.outbox, [], 'removed from the embedded outbox as before');
   assert.equal(await relay.drain(), 0);
 });
+
+test('periodic sweeps read the marks every time and a marked collection\'s embedded outbox only every embeddedSweepMs', async (t) => {
+  const f = await outboxFixture(t, 'marks-periodic');
+  if (!f) return;
+  const { topic, producer, mongo, recorder } = f;
+  const coll = mongo.db.collection<Thing & { outbox?: OutboxEntry[] }>('things');
+  const relay = new OutboxRelay({ db: mongo.db, collections: ['things'], marked: ['things'], producer, logger, intervalMs: 100, maxSweepMs: 200, embeddedSweepMs: 4_000 });
+  relay.start();
+  t.after(() => relay.stop());
+  await relay.swept;
+  const sweptEmbeddedAt = Date.now();
+  const old = new Date(Date.now() - 60_000);
+
+  // Both left by crashed writers a minute ago, no hint: one the old way (embedded), one marked.
+  const legacy = { ...outboxEntry(topic, f.event(1)), createdAt: old };
+  await coll.insertOne({ _id: 'legacy', outbox: [legacy] });
+  const marked = outboxEntry(topic, f.event(2));
+  await mongo.db.collection<PendingMark>(OUTBOX_PENDING).insertOne({ _id: marked.id, collection: 'things', doc: 'marked', createdAt: old });
+  await coll.insertOne({ _id: 'marked', events: [marked] });
+
+  await waitFor(() => recorder.on(topic).length >= 1 || undefined, { what: 'the marked leftover', timeoutMs: 3_000 });
+  assert.deepEqual(f.published(), [2], 'the marks are swept at once');
+  await new Promise((r) => setTimeout(r, Math.max(0, sweptEmbeddedAt + 2_500 - Date.now())));
+  assert.deepEqual(f.published(), [2], 'the embedded outbox is left for its own, slower sweep');
+  await waitFor(() => recorder.on(topic).length >= 2 || undefined, { what: 'the embedded leftover', timeoutMs: 10_000 });
+  assert.ok(Date.now() - sweptEmbeddedAt >= 3_500, 'swept once embeddedSweepMs had passed');
+  assert.deepEqual(f.published().sort(), [1, 2]);
+});
