@@ -14,13 +14,17 @@
  *   BENCH_REPORTS (default 3000: the largest burst; it is sized to ~1 min at the warm-up's rate),
  *   BENCH_RAW_MESSAGES (default 20000), BENCH_RATE_SECONDS (default 8), BENCH_OUTBOX_POLL_MS (default 2000),
  *   BENCH_STEADY_RATE (reports/s offered in the latency phase; default half of the burst's rate)
+ *   BENCH_PROCESSES=1 (intake and hash-check each in a process of its own, as `npm start` runs them;
+ *   default: both in the benchmark's process, sharing its event loop with the load generator)
  *
  * Besides wall-clock figures it prints the CPU time per report of the burst, for the database
  * process (found by its port under /proc) and for this process (which runs intake and hash-check):
  * they move much less than throughput when other work shares the machine.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { MongoClient } from 'mongodb';
@@ -29,7 +33,8 @@ import { ensureTopics, createKafka } from '@hashcheck/kafka';
 import { OUTBOX_PENDING } from '@hashcheck/mongo';
 import { randomName } from '@hashcheck/testing';
 import type { App } from '@hashcheck/http';
-import { ADMIN_KEY, bootHashCheck, bootIntake, isolation, SERVICE_ADMIN_KEY, submitted } from '../e2e/pipeline-harness';
+import { ADMIN_KEY, bootHashCheck, bootIntake, hashCheckEnv, intakeEnv, isolation, SERVICE_ADMIN_KEY, submitted } from '../e2e/pipeline-harness';
+import { ServiceProcess } from '../faults/harness';
 
 const brokers = process.env.KAFKA_BROKERS;
 const mongoUri = process.env.MONGODB_URI;
@@ -45,6 +50,9 @@ const TO_MATCHED = process.env.BENCH_TO !== 'accepted';
 // The relay's sweep interval (it backs off to 30 s while hints flow); a sweep is a collection scan on FerretDB.
 const OUTBOX_POLL_MS = process.env.BENCH_OUTBOX_POLL_MS ?? '2000';
 const STEADY_RATE = process.env.BENCH_STEADY_RATE ? Number(process.env.BENCH_STEADY_RATE) : undefined;
+/** Each service in a process of its own, as `npm start` and production run them, instead of in the benchmark's. */
+const PROCESSES = process.env.BENCH_PROCESSES === '1';
+const SERVICES_CPU = PROCESSES ? 'intake + hash-check processes' : 'intake + hash-check + benchmark process';
 
 /** The local database server listening on MONGODB_URI's port (ferretdb-wrapper or mongod), if it runs here. */
 function databasePid(): number | undefined {
@@ -202,32 +210,67 @@ async function outboxesEmpty(collections: Array<[db: string, coll: string]>, tim
 
 interface CpuPerReport { database: number; services: number }
 
+/** A service the benchmark drives over HTTP: in this process (fastify's inject) or a process of its own. */
+interface BenchService {
+  call(method: 'POST', url: string, headers: Record<string, string>, payload: unknown): Promise<{ status: number; body: string }>;
+  /** CPU ms used so far by the process running it (this one, when in-process). */
+  cpuMs(): number;
+  close(): Promise<unknown>;
+}
+
+function inProcess(app: App): BenchService {
+  return {
+    call: async (method, url, headers, payload) => {
+      const r = await app.inject({ method, url, headers, payload: payload as Record<string, unknown> });
+      return { status: r.statusCode, body: r.body };
+    },
+    cpuMs: selfCpuMs,
+    close: () => app.close(),
+  };
+}
+
+/** As scripts/start.ts runs it: `node --import tsx services/<name>/src/main.ts`, with the benchmark's settings. */
+async function ownProcess(name: string, env: Record<string, string>, logDir: string): Promise<BenchService> {
+  const svc = new ServiceProcess(name, env, logDir);
+  await svc.start();
+  await svc.ready();
+  return {
+    call: async (method, url, headers, payload) => {
+      const r = await fetch(svc.url + url, { method, headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(payload) });
+      return { status: r.status, body: await r.text() };
+    },
+    cpuMs: () => cpuMsOf(svc.child?.pid),
+    close: () => svc.kill('SIGTERM'),
+  };
+}
+
 async function pipeline(): Promise<{ max: Burst; half: Steady; endsAt: string; n: number; cpu: CpuPerReport }> {
   const iso = isolation();
   const env = { brokers: brokers!, mongoUri: mongoUri! };
-  const { app, config } = await bootIntake(env, iso, { OUTBOX_POLL_MS, ...(process.env.BENCH_INTAKE_CONCURRENCY ? { INTAKE_CONSUMER_CONCURRENCY: process.env.BENCH_INTAKE_CONCURRENCY } : {}) });
-  let hashCheck: App | undefined;
+  const intakeExtra = { OUTBOX_POLL_MS, ...(process.env.BENCH_INTAKE_CONCURRENCY ? { INTAKE_CONSUMER_CONCURRENCY: process.env.BENCH_INTAKE_CONCURRENCY } : {}) };
+  const logDir = mkdtempSync(join(tmpdir(), 'hashcheck-bench-'));
+  const intake = PROCESSES ? await ownProcess('intake', { ...intakeEnv(env, iso), ...intakeExtra, LOG_LEVEL: 'warn' }, logDir) : inProcess((await bootIntake(env, iso, intakeExtra)).app);
+  let hashCheck: BenchService | undefined;
   // Content hashes cycle through a pool that the benchmark list holds, so every report matches.
   const POOL = REPORTS + 1000;
   const hashOf = (i: number) => MD5(((i % POOL) + POOL) % POOL, iso.prefix);
   try {
-    await app.inject({
-      method: 'POST', url: '/v1/providers', headers: { authorization: `Bearer ${ADMIN_KEY}` },
-      payload: { id: 'bench-hosting', name: 'Bench', country: 'NL', abuseContacts: ['abuse@bench.example'], domains: ['bench.example'], ipRanges: ['192.0.2.0/24'], category: 'hosting-nl' },
-    });
+    const provider = await intake.call('POST', '/v1/providers', { authorization: `Bearer ${ADMIN_KEY}` }, { id: 'bench-hosting', name: 'Bench', country: 'NL', abuseContacts: ['abuse@bench.example'], domains: ['bench.example'], ipRanges: ['192.0.2.0/24'], category: 'hosting-nl' });
+    if (provider.status !== 201 && provider.status !== 200) throw new Error(`creating the benchmark provider failed: ${provider.status} ${provider.body}`);
     if (TO_MATCHED) {
-      hashCheck = await bootHashCheck(env, iso, { OUTBOX_POLL_MS });
+      hashCheck = PROCESSES ? await ownProcess('hash-check', { ...hashCheckEnv(env, iso), OUTBOX_POLL_MS, LOG_LEVEL: 'warn' }, logDir) : inProcess(await bootHashCheck(env, iso, { OUTBOX_POLL_MS }));
       const admin = { authorization: `Bearer ${SERVICE_ADMIN_KEY}` };
-      await hashCheck.inject({ method: 'POST', url: '/v1/lists', headers: admin, payload: { id: 'bench-list', name: 'Bench list', source: 'other', category: 'bench', owner: 'bench' } });
+      const list = await hashCheck.call('POST', '/v1/lists', admin, { id: 'bench-list', name: 'Bench list', source: 'other', category: 'bench', owner: 'bench' });
+      if (list.status !== 201 && list.status !== 200) throw new Error(`creating the benchmark list failed: ${list.status} ${list.body}`);
       for (let i = 0; i < POOL; i += 2000) {
         const add = Array.from({ length: Math.min(2000, POOL - i) }, (_, k) => ({ type: 'md5', hash: hashOf(i + k) }));
-        const r = await hashCheck.inject({ method: 'POST', url: '/v1/lists/bench-list/changes', headers: admin, payload: { add } });
-        if (r.statusCode !== 200) throw new Error(`adding benchmark hashes failed: ${r.statusCode} ${r.body}`);
+        const r = await hashCheck.call('POST', '/v1/lists/bench-list/changes', admin, { add });
+        if (r.status !== 200) throw new Error(`adding benchmark hashes failed: ${r.status} ${r.body}`);
       }
       const deadline = Date.now() + 60_000;
       while (Date.now() < deadline) {
-        const r = await hashCheck.inject({ method: 'POST', url: '/v1/check', headers: admin, payload: { items: [{ type: 'md5', hash: hashOf(POOL - 1) }] } });
-        if ((r.json() as { results?: Array<{ match: boolean }> }).results?.[0]?.match) break;
+        const r = await hashCheck.call('POST', '/v1/check', admin, { items: [{ type: 'md5', hash: hashOf(POOL - 1) }] });
+        if ((JSON.parse(r.body) as { results?: Array<{ match: boolean }> }).results?.[0]?.match) break;
         await new Promise((r2) => setTimeout(r2, 200));
       }
     }
@@ -251,10 +294,12 @@ async function pipeline(): Promise<{ max: Burst; half: Steady; endsAt: string; n
     process.stderr.write(`pipeline: warm-up done (${warm.perSecond.toFixed(0)}/s); burst of ${n}\n`);
     const burstItems = Array.from({ length: n }, (_, i) => make(i));
     const dbPid = databasePid();
-    const cpu0 = { database: cpuMsOf(dbPid), services: selfCpuMs() };
+    // In-process, the services' CPU is this process's (the benchmark's clients included); otherwise theirs.
+    const servicesCpu = (): number => (PROCESSES ? intake.cpuMs() + (hashCheck?.cpuMs() ?? 0) : selfCpuMs());
+    const cpu0 = { database: cpuMsOf(dbPid), services: servicesCpu() };
     const max = await burst(producer, input, seen, burstItems, 240_000);
-    const cpu: CpuPerReport = { database: (cpuMsOf(dbPid) - cpu0.database) / max.received, services: (selfCpuMs() - cpu0.services) / max.received };
-    process.stderr.write(`pipeline: burst ${max.received}/${n} at ${max.perSecond.toFixed(0)}/s; CPU per report: database ${cpu.database.toFixed(2)} ms, intake + hash-check + benchmark ${cpu.services.toFixed(2)} ms\n`);
+    const cpu: CpuPerReport = { database: (cpuMsOf(dbPid) - cpu0.database) / max.received, services: (servicesCpu() - cpu0.services) / max.received };
+    process.stderr.write(`pipeline: burst ${max.received}/${n} at ${max.perSecond.toFixed(0)}/s; CPU per report: database ${cpu.database.toFixed(2)} ms, ${SERVICES_CPU} ${cpu.services.toFixed(2)} ms\n`);
     if (!(await waitCount(seen, burstItems.map((m) => m.key), 240_000))) process.stderr.write('pipeline: burst backlog not cleared; the latency phase includes it\n');
     // The burst is received before the relays have removed what they published; the latency phase
     // measures a steady load, so it starts once that clean-up is over.
@@ -279,10 +324,10 @@ async function pipeline(): Promise<{ max: Burst; half: Steady; endsAt: string; n
     return { max, half, endsAt, n, cpu };
   } finally {
     // A service that does not stop within 30 s must not keep the benchmark from reporting.
-    await Promise.race([Promise.all([app.close(), hashCheck?.close()]), new Promise((r) => setTimeout(r, 30_000).unref())]);
+    await Promise.race([Promise.all([intake.close(), hashCheck?.close()]), new Promise((r) => setTimeout(r, 30_000).unref())]);
     const m = new MongoClient(mongoUri!);
     await m.connect();
-    await m.db(config.MONGODB_DATABASE).dropDatabase().catch(() => undefined);
+    await m.db(intakeEnv(env, iso).MONGODB_DATABASE!).dropDatabase().catch(() => undefined);
     await m.db(`${iso.dbBase}_hash_check`).dropDatabase().catch(() => undefined);
     await m.close();
   }
@@ -294,7 +339,7 @@ const p = await pipeline();
 const stage = `reports.submitted -> ${p.endsAt.replace(/^hashcheck\./, '').replace(/\.v1$/, '')}`;
 console.log(`pipeline (${stage}) max ${p.max.perSecond.toFixed(0)} reports/s (${p.max.received}/${p.n}); at ${p.half.rate}/s: p50 ${p.half.p50.toFixed(1)} ms, p99 ${p.half.p99.toFixed(1)} ms (${p.half.received}/${p.half.offered})`);
 if (p.endsAt !== Topics.reportsMatched) console.log('NOTE: measured to reports.accepted only (BENCH_TO=accepted): intake alone, without hash-check.');
-console.log(`pipeline CPU per report in the burst: database ${p.cpu.database.toFixed(2)} ms, intake + hash-check + benchmark process ${p.cpu.services.toFixed(2)} ms`);
+console.log(`pipeline CPU per report in the burst: database ${p.cpu.database.toFixed(2)} ms, ${SERVICES_CPU} ${p.cpu.services.toFixed(2)} ms`);
 const ratio = p.max.perSecond / raw.max.perSecond;
 console.log(`pipeline / raw throughput: ${(ratio * 100).toPrecision(2)} % (target >= 50 %); pipeline p99 at half load ${p.half.p99.toFixed(0)} ms (target < 250 ms)`);
 console.log(JSON.stringify({

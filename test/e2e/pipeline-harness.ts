@@ -40,13 +40,13 @@ export function baseEnv(env: Infra, iso: Isolation, service: string): Record<str
   };
 }
 
+/** intake's settings in these tests (and the benchmark's, when it runs intake as a process). */
+export function intakeEnv(env: Infra, iso: Isolation): Record<string, string> {
+  return { ...baseEnv(env, iso, 'intake'), INTAKE_API_KEYS: `hotline:hotline:${sha256Hex(HOTLINE_KEY)},ops:admin:${sha256Hex(ADMIN_KEY)}`, PROVIDER_SECRET_KEY };
+}
+
 export async function bootIntake(env: Infra, iso: Isolation, extra: Record<string, string> = {}) {
-  const config = loadConfig(IntakeConfigSchema, {
-    ...baseEnv(env, iso, 'intake'),
-    INTAKE_API_KEYS: `hotline:hotline:${sha256Hex(HOTLINE_KEY)},ops:admin:${sha256Hex(ADMIN_KEY)}`,
-    PROVIDER_SECRET_KEY,
-    ...extra,
-  });
+  const config = loadConfig(IntakeConfigSchema, { ...intakeEnv(env, iso), ...extra });
   const app = await buildIntake(config, { logger: pino({ level: process.env.E2E_LOG_LEVEL ?? 'silent' }) });
   await app.ready();
   return { app, config };
@@ -57,14 +57,18 @@ export const SERVICE_ADMIN_KEY = 'e2e-service-admin-key-0123456789abcdef';
 
 const logger = () => pino({ level: process.env.E2E_LOG_LEVEL ?? 'silent' });
 
-export async function bootHashCheck(env: Infra, iso: Isolation, extra: Record<string, string> = {}): Promise<App> {
-  const config = loadConfig(HashCheckConfigSchema, {
+/** hash-check's settings in these tests (and the benchmark's, when it runs hash-check as a process). */
+export function hashCheckEnv(env: Infra, iso: Isolation): Record<string, string> {
+  return {
     ...baseEnv(env, iso, 'hash-check'),
     HASH_LIST_SECRET: `k1:${'e'.repeat(40)}`,
     HASH_CHECK_BOOTSTRAP_KEYS: `ops:admin+hotline+checker:${sha256Hex(SERVICE_ADMIN_KEY)}`,
     AUTH_CACHE_MS: '0',
-    ...extra,
-  });
+  };
+}
+
+export async function bootHashCheck(env: Infra, iso: Isolation, extra: Record<string, string> = {}): Promise<App> {
+  const config = loadConfig(HashCheckConfigSchema, { ...hashCheckEnv(env, iso), ...extra });
   const app = await buildHashCheck(config, { logger: logger() });
   await app.ready();
   return app;
