@@ -102,7 +102,15 @@ export class EventConsumer {
     this.#connected = true;
     await this.consumer.subscribe({ topics: this.options.topics.map((t) => producer.topic(t)), fromBeginning: this.options.fromBeginning ?? true });
     const concurrency = Math.max(1, this.options.batchConcurrency ?? 1);
-    await this.consumer.run({
+    // With eachBatch this consumer starts each message's `process` span itself, under the message's
+    // producer (#processBatch). The kafkajs instrumentation's wrapper of `run` would add a `poll`
+    // span per batch and a second `process` span per message, in a trace of their own that no report
+    // reaches; on the pipeline benchmark with tracing on, starting those was the instrumentation's
+    // largest cost (`_startConsumerSpan`). So batch consumers call the unwrapped `run` (shimmer keeps
+    // it as `__original`). eachMessage consumers keep the instrumentation's span: it is the one
+    // parented on the producer there.
+    const run = concurrency === 1 ? this.consumer.run : ((this.consumer.run as { __original?: Consumer['run'] }).__original ?? this.consumer.run);
+    await run.call(this.consumer, {
       autoCommit: true,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
       ...(concurrency === 1

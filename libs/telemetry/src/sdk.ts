@@ -5,6 +5,7 @@ import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import { FastifyOtelInstrumentation } from '@fastify/otel';
+import { commandShape } from './statement';
 
 let sdk: NodeSDK | undefined;
 
@@ -28,7 +29,7 @@ export function startTelemetry(options: TelemetryOptions = {}): NodeSDK | undefi
     ...(options.spanProcessors ? { spanProcessors: options.spanProcessors } : {}),
     instrumentations: [
       new KafkaJsInstrumentation(),
-      new MongoDBInstrumentation({ enhancedDatabaseReporting: false }),
+      new MongoDBInstrumentation({ enhancedDatabaseReporting: false, dbStatementSerializer: commandShape }),
       // Log correlation (trace_id/span_id) always; log records copied into the OTel logs pipeline
       // only when a logs exporter is configured: otherwise every line would be re-parsed for nothing.
       new PinoInstrumentation({ disableLogSending: logsExportDisabled() }),

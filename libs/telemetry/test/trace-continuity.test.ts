@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { startTelemetry, shutdownTelemetry } from '@hashcheck/telemetry/sdk';
@@ -6,6 +6,7 @@ import { startTelemetry, shutdownTelemetry } from '@hashcheck/telemetry/sdk';
 // The SDK must patch kafkajs before it is loaded, so everything that imports it comes in dynamically below.
 const exporter = new InMemorySpanExporter();
 startTelemetry({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+after(() => shutdownTelemetry());
 
 const { Type } = await import('@sinclair/typebox');
 const { CleanupPolicy, EventCodec, EventRegistry, createEvent, defineEvent, registry: system, Topics } = await import('@hashcheck/events');
@@ -16,7 +17,6 @@ const { infra, randomName, waitFor } = await import('@hashcheck/testing');
 test('a message keeps its trace across two Kafka hops, and later work is linked, not parented', async (t) => {
   const env = infra(t);
   if (!env) return;
-  t.after(() => shutdownTelemetry());
   const reg = new EventRegistry();
   const prefix = `${randomName('trace')}.`;
   reg.addTopic({ name: 'a.v1', partitions: 1, cleanupPolicy: CleanupPolicy.DELETE, description: 'hop 1' });
@@ -65,4 +65,39 @@ test('a message keeps its trace across two Kafka hops, and later work is linked,
   assert.ok(deadline);
   assert.notEqual(deadline.spanContext().traceId, traceId, 'later work starts its own trace');
   assert.equal(deadline.links[0]?.context.traceId, traceId, 'and links back to the report');
+});
+
+test('a batch consumer: one process span per message, in the message\'s trace; no detached batch spans', async (t) => {
+  const env = infra(t);
+  if (!env) return;
+  const reg = new EventRegistry();
+  const prefix = `${randomName('trace-batch')}.`;
+  reg.addTopic({ name: 'c.v1', partitions: 1, cleanupPolicy: CleanupPolicy.DELETE, description: 'batch hop' });
+  reg.addTopic(system.topic(Topics.deadLetter)!);
+  const C = reg.add(defineEvent({ type: 'test.c', version: 1, topic: 'c.v1', description: 'c', schema: Type.Object({ n: Type.Integer() }) }));
+  const codec = new EventCodec(reg);
+  const kafka = createKafka({ brokers: env.brokers, clientId: 'trace-batch-test' });
+  await ensureTopics(kafka, reg.topics(), { prefix });
+  const producer = new EventProducer(kafka, codec, prefix);
+  await producer.connect();
+  t.after(() => producer.disconnect());
+  const silent = { warn: () => {}, error: () => {}, debug: () => {} };
+  const seen = new Set<string>();
+  const consumer = new EventConsumer({ kafka, codec, producer, groupId: randomName('g3'), topics: ['c.v1'], logger: silent, batchConcurrency: 10,
+    handler: async (e) => { seen.add(e.subject); } });
+  await consumer.start();
+  t.after(() => consumer.stop());
+
+  await withSpan('partner.publish', {}, () => producer.publish('c.v1', [1, 2, 3, 4, 5].map((n) => createEvent(C, { subject: `r-${n}`, source: 'partner', data: { n } }))));
+  await waitFor(() => seen.size === 5 || undefined, { what: 'five messages handled' });
+  await new Promise((r) => setTimeout(r, 300));
+
+  const spans = exporter.getFinishedSpans();
+  // This test's partner span: the first test recorded one too.
+  const traceId = spans.filter((s) => s.name === 'partner.publish').at(-1)!.spanContext().traceId;
+  const topic = `${prefix}c.v1`;
+  const processing = spans.filter((s) => s.name === `process ${topic}`);
+  assert.equal(processing.length, 5, `one process span per message: ${processing.length}`);
+  assert.ok(processing.every((s) => s.spanContext().traceId === traceId), 'each in the partner\'s trace');
+  assert.equal(spans.filter((s) => s.name === `poll ${topic}`).length, 0, 'no batch span of a trace of its own');
 });
