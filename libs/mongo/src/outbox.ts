@@ -362,28 +362,16 @@ export class OutboxRelay {
   }
 
   /**
-   * Publishes the entries of some documents, then removes exactly those entries. All entries for one
-   * topic go out in one request, each under the trace context captured with it; entries of one
-   * document keep their order.
+   * Publishes the entries of some documents (#publish), then removes exactly those entries.
    */
   async #publishDocs(name: string, docs: Array<WithOutbox & Document>): Promise<number> {
-    const byTopic = new Map<string, Array<{ event: EventEnvelope; carrier: Carrier }>>();
     const done: Array<{ _id: unknown; entries: OutboxEntry[] }> = [];
     for (const doc of docs) {
       const entries = (doc.outbox ?? []) as OutboxEntry[];
-      if (entries.length === 0) continue;
-      for (const entry of entries) {
-        let group = byTopic.get(entry.topic);
-        if (!group) byTopic.set(entry.topic, (group = []));
-        group.push({ event: typeof entry.event === 'string' ? (JSON.parse(entry.event) as EventEnvelope) : entry.event, carrier: entry.carrier ?? {} });
-      }
-      done.push({ _id: doc._id, entries });
+      if (entries.length > 0) done.push({ _id: doc._id, entries });
     }
     if (done.length === 0) return 0;
-    for (const [topic, items] of byTopic) {
-      await this.options.producer.publishTraced(topic, items);
-      for (const { event } of items) this.#remember(event.id);
-    }
+    await this.#publish(done.flatMap((d) => d.entries));
     // $pullAll with the entries exactly as stored: FerretDB 1.24 ignores a $pull with a condition
     // ({ id: { $in } }) and every entry would be republished on every pass. One update for many
     // documents: each pulls the union of the published entries, which removes exactly its own
@@ -407,6 +395,16 @@ export class OutboxRelay {
    */
   async #publishMarked(entries: readonly OutboxEntry[]): Promise<number> {
     if (entries.length === 0) return 0;
+    await this.#publish(entries);
+    this.#unmark(entries.map((e) => e.id));
+    return entries.length;
+  }
+
+  /**
+   * All entries for one topic in one request, each under the trace context captured with it; the
+   * entries of one document keep their order.
+   */
+  async #publish(entries: readonly OutboxEntry[]): Promise<void> {
     const byTopic = new Map<string, Array<{ event: EventEnvelope; carrier: Carrier }>>();
     for (const entry of entries) {
       let group = byTopic.get(entry.topic);
@@ -417,8 +415,6 @@ export class OutboxRelay {
       await this.options.producer.publishTraced(topic, items);
       for (const { event } of items) this.#remember(event.id);
     }
-    this.#unmark(entries.map((e) => e.id));
-    return entries.length;
   }
 
   #unmark(ids: string[]): void {
