@@ -1,4 +1,4 @@
-import { after, test } from 'node:test';
+import { after, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { startTelemetry, shutdownTelemetry } from '@hashcheck/telemetry/sdk';
@@ -14,23 +14,30 @@ const { createKafka, ensureTopics, EventConsumer, EventProducer } = await import
 const { withSpan, withLinkedTrace, currentCarrier } = await import('@hashcheck/telemetry');
 const { infra, randomName, waitFor } = await import('@hashcheck/testing');
 
-test('a message keeps its trace across two Kafka hops, and later work is linked, not parented', async (t) => {
-  const env = infra(t);
-  if (!env) return;
+const silent = { warn: () => {}, error: () => {}, debug: () => {} };
+
+/** Test topics (one partition each, plus the dead-letter topic) under a fresh prefix, one event type per topic, and a connected producer. */
+async function topics(t: TestContext, brokers: string, names: string[]) {
   const reg = new EventRegistry();
   const prefix = `${randomName('trace')}.`;
-  reg.addTopic({ name: 'a.v1', partitions: 1, cleanupPolicy: CleanupPolicy.DELETE, description: 'hop 1' });
-  reg.addTopic({ name: 'b.v1', partitions: 1, cleanupPolicy: CleanupPolicy.DELETE, description: 'hop 2' });
+  for (const name of names) reg.addTopic({ name: `${name}.v1`, partitions: 1, cleanupPolicy: CleanupPolicy.DELETE, description: name });
   reg.addTopic(system.topic(Topics.deadLetter)!);
-  const A = reg.add(defineEvent({ type: 'test.a', version: 1, topic: 'a.v1', description: 'a', schema: Type.Object({ n: Type.Integer() }) }));
-  const B = reg.add(defineEvent({ type: 'test.b', version: 1, topic: 'b.v1', description: 'b', schema: Type.Object({ n: Type.Integer() }) }));
+  const types = names.map((name) => reg.add(defineEvent({ type: `test.${name}`, version: 1, topic: `${name}.v1`, description: name, schema: Type.Object({ n: Type.Integer() }) })));
+  const type = (i: number) => types[i]!;
   const codec = new EventCodec(reg);
-  const kafka = createKafka({ brokers: env.brokers, clientId: 'trace-test' });
+  const kafka = createKafka({ brokers, clientId: 'trace-test' });
   await ensureTopics(kafka, reg.topics(), { prefix });
   const producer = new EventProducer(kafka, codec, prefix);
   await producer.connect();
   t.after(() => producer.disconnect());
-  const silent = { warn: () => {}, error: () => {}, debug: () => {} };
+  return { prefix, type, codec, kafka, producer };
+}
+
+test('a message keeps its trace across two Kafka hops, and later work is linked, not parented', async (t) => {
+  const env = infra(t);
+  if (!env) return;
+  const { prefix, type, codec, kafka, producer } = await topics(t, env.brokers, ['a', 'b']);
+  const [A, B] = [type(0), type(1)];
 
   let stored: Record<string, string> | undefined;
   const hop1 = new EventConsumer({ kafka, codec, producer, groupId: randomName('g1'), topics: ['a.v1'], logger: silent,
@@ -70,18 +77,8 @@ test('a message keeps its trace across two Kafka hops, and later work is linked,
 test('a batch consumer: one process span per message, in the message\'s trace; no detached batch spans', async (t) => {
   const env = infra(t);
   if (!env) return;
-  const reg = new EventRegistry();
-  const prefix = `${randomName('trace-batch')}.`;
-  reg.addTopic({ name: 'c.v1', partitions: 1, cleanupPolicy: CleanupPolicy.DELETE, description: 'batch hop' });
-  reg.addTopic(system.topic(Topics.deadLetter)!);
-  const C = reg.add(defineEvent({ type: 'test.c', version: 1, topic: 'c.v1', description: 'c', schema: Type.Object({ n: Type.Integer() }) }));
-  const codec = new EventCodec(reg);
-  const kafka = createKafka({ brokers: env.brokers, clientId: 'trace-batch-test' });
-  await ensureTopics(kafka, reg.topics(), { prefix });
-  const producer = new EventProducer(kafka, codec, prefix);
-  await producer.connect();
-  t.after(() => producer.disconnect());
-  const silent = { warn: () => {}, error: () => {}, debug: () => {} };
+  const { prefix, type, codec, kafka, producer } = await topics(t, env.brokers, ['c']);
+  const C = type(0);
   const seen = new Set<string>();
   const consumer = new EventConsumer({ kafka, codec, producer, groupId: randomName('g3'), topics: ['c.v1'], logger: silent, batchConcurrency: 10,
     handler: async (e) => { seen.add(e.subject); } });
