@@ -43,6 +43,15 @@ export class InsertBatcher<T extends Document> {
 }
 
 /**
+ * The per-document errors of a failed bulk insert: empty when the failure was not the server's
+ * answer (see settle), so nothing is known to be written.
+ */
+export function writeErrorsOf(err: unknown): Array<{ index: number; code?: number; errmsg?: string }> {
+  const raw = (err as Partial<MongoBulkWriteError>).writeErrors;
+  return (raw === undefined ? [] : Array.isArray(raw) ? raw : [raw]) as Array<{ index: number; code?: number; errmsg?: string }>;
+}
+
+/**
  * Only a server's answer with per-document write errors says which documents were stored (the
  * others of an unordered insert were). The driver also throws a MongoBulkWriteError for a failure
  * that is not the server's answer (a connection closed mid-request), with an EMPTY `writeErrors`:
@@ -51,8 +60,7 @@ export class InsertBatcher<T extends Document> {
  * killed, and the reports were lost (D4 in docs/reliability.md).
  */
 function settle<T>(batch: Array<Pending<T>>, err: unknown): void {
-  const raw = (err as Partial<MongoBulkWriteError>).writeErrors;
-  const writeErrors = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+  const writeErrors = writeErrorsOf(err);
   if (writeErrors.length === 0) {
     for (const p of batch) p.reject(err);
     return;

@@ -1,7 +1,7 @@
 import type { Db, Document, Filter } from 'mongodb';
 import type { EventEnvelope } from '@hashcheck/events';
 import { captureContext, type Carrier, type EventProducer } from '@hashcheck/kafka';
-import { OUTBOX_PENDING, type PendingMark, type WithEvents } from './pending-marks';
+import { OUTBOX_PENDING, PendingMarks, type PendingMark, type WithEvents } from './pending-marks';
 
 /**
  * Embedded outbox: a state change and the events it must emit are written in ONE document (no
@@ -113,9 +113,6 @@ const PULL_CHUNK = 20;
 /** How many published entry ids a relay remembers (about 100 bytes each). */
 const RECENT_IDS = 50_000;
 
-/** Marks deleted per request once their entries are published. */
-const UNMARK_CHUNK = 500;
-
 /** Age below which a periodic sweep leaves an entry to its hint. */
 const SWEEP_MIN_AGE_MS = 10_000;
 
@@ -183,6 +180,7 @@ export class OutboxRelay {
    */
   #recent = new Set<string>();
   readonly #marked: Set<string>;
+  readonly #marks: PendingMarks;
   /**
    * Deletes of published entries' marks, one after another, not awaited by the pass that published
    * them: the next hints go out while the service's connection gets to the delete. A mark left by a
@@ -192,6 +190,7 @@ export class OutboxRelay {
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.#marked = new Set(options.marked ?? []);
+    this.#marks = new PendingMarks(options.db);
   }
 
   get #concurrency(): number {
@@ -418,10 +417,9 @@ export class OutboxRelay {
   }
 
   #unmark(ids: string[]): void {
-    const marks = this.options.db.collection<PendingMark>(OUTBOX_PENDING);
     this.#unmarking = this.#unmarking.then(async () => {
       try {
-        for (let i = 0; i < ids.length; i += UNMARK_CHUNK) await marks.deleteMany({ _id: { $in: ids.slice(i, i + UNMARK_CHUNK) } });
+        await this.#marks.unmark(ids);
       } catch (err) {
         // The marks stay; a sweep publishes their entries again (same ids) and deletes them then.
         this.options.logger.error({ err, count: ids.length }, 'could not delete the marks of published outbox entries');
@@ -432,8 +430,7 @@ export class OutboxRelay {
   /** Of these recorded entries, publishes those still marked pending. */
   async #publishStillMarked(entries: readonly OutboxEntry[]): Promise<number> {
     if (entries.length === 0) return 0;
-    const marks = this.options.db.collection<PendingMark>(OUTBOX_PENDING);
-    const pending = new Set((await marks.find({ _id: { $in: entries.map((e) => e.id) } }, { projection: { _id: 1 } }).toArray()).map((m) => m._id));
+    const pending = await this.#marks.pendingIds(entries.map((e) => e.id));
     return this.#publishMarked(entries.filter((e) => pending.has(e.id)));
   }
 
@@ -485,7 +482,7 @@ export class OutboxRelay {
       if (recentlyPublished.length > 0) this.#unmark(recentlyPublished);
       if (orphans.length > 0) {
         (this.options.logger.warn ?? this.options.logger.error)({ count: orphans.length }, 'outbox marks of writes that never happened (their documents do not hold the entries); deleted');
-        await this.options.db.collection<PendingMark>(OUTBOX_PENDING).deleteMany({ _id: { $in: orphans } });
+        await this.#marks.unmark(orphans);
       }
       if (page.length < batch) return published;
     }

@@ -4,6 +4,9 @@ import type { CollectionIndexes } from './client';
 import { InsertBatcher } from './insert-batcher';
 import type { OutboxEntry } from './outbox';
 
+/** Ids per delete / lookup: the local stack's FerretDB narrows `_id: { $in }` in SQL up to 1,000 values. */
+const ID_CHUNK = 500;
+
 /**
  * Marked outbox: for collections whose documents get their events when they are inserted (intake's
  * reports, hash-check's report checks), the entries stay in the document (`events`, the record of
@@ -12,8 +15,9 @@ import type { OutboxEntry } from './outbox';
  *
  * Why: removing an entry from its document is an update, and FerretDB reads, decodes, re-encodes
  * and rewrites the whole document for it. On the pipeline benchmark those removals were most of the
- * database's work: with them skipped, database CPU per report went 2.28 -> 0.51 ms and the burst
- * 463 -> 1,228 reports/s (test/bench/pipeline.infra.bench.ts, back-to-back runs, load average < 2).
+ * database's work: with them skipped (and the sweeps off), database CPU per report went 2.28 ->
+ * 0.51 ms and the burst 463 -> 1,228 reports/s (test/bench/pipeline.infra.bench.ts, back-to-back
+ * runs, load average < 2); with marks, 0.72 - 0.92 ms and 842 - 1,052 reports/s.
  *
  * The mark is written BEFORE the document. A crash between the two leaves a mark whose document
  * does not hold the entry: the relay publishes nothing for it and deletes it once it is older than
@@ -66,19 +70,46 @@ export class PendingMarks {
   }
 
   /**
-   * Takes back marks this writer made for a document write that did not happen because the
-   * document was there already (a duplicate): that document's entries are tracked by their own marks.
-   * Not for a write that failed otherwise: it may have been stored, and its mark must stay.
+   * The writer's whole protocol for a new document of a marked collection: mark its `events`
+   * (unless `marked` says which this writer marked already, e.g. while it did other work), insert it
+   * through `inserts`, and on a duplicate (the document is there already: a redelivery, a replay)
+   * take back the marks this writer made and return the duplicate-key error. Any other failure is
+   * thrown and keeps the marks: the document may have been stored.
+   */
+  async insert<T extends WithEvents & { _id: unknown }>(inserts: InsertBatcher<T>, collection: string, doc: T, marked?: string[]): Promise<{ duplicate?: unknown }> {
+    const owned = marked ?? (await this.mark(collection, doc._id, doc.events ?? []));
+    try {
+      await inserts.insert(doc as Parameters<InsertBatcher<T>['insert']>[0]);
+      return {};
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+      await this.unmark(owned);
+      return { duplicate: err };
+    }
+  }
+
+  /**
+   * Deletes marks: those a writer made for a write that did not happen because the document was
+   * there already (that document's entries are tracked by their own marks), and those of published
+   * entries (the relay). Not for a write that failed otherwise: it may have been stored.
    */
   async unmark(ids: readonly string[]): Promise<void> {
-    if (ids.length > 0) await this.marks.deleteMany({ _id: { $in: [...ids] } });
+    for (let i = 0; i < ids.length; i += ID_CHUNK) await this.marks.deleteMany({ _id: { $in: ids.slice(i, i + ID_CHUNK) } });
+  }
+
+  /** Which of these ids are still marked pending. */
+  async pendingIds(ids: readonly string[]): Promise<Set<string>> {
+    const pending = new Set<string>();
+    // find, not countDocuments: FerretDB narrows a find by `_id: { $in }` in SQL (the local stack's
+    // patch), not an aggregation's $match.
+    for (let i = 0; i < ids.length; i += ID_CHUNK) {
+      for (const m of await this.marks.find({ _id: { $in: ids.slice(i, i + ID_CHUNK) } }, { projection: { _id: 1 } }).toArray()) pending.add(m._id);
+    }
+    return pending;
   }
 
   /** How many of these entries still wait for the relay. */
   async countPending(entries: readonly OutboxEntry[] | undefined): Promise<number> {
-    if (!entries || entries.length === 0) return 0;
-    // find, not countDocuments: FerretDB narrows a find by `_id: { $in }` in SQL (the local stack's
-    // patch), not an aggregation's $match.
-    return (await this.marks.find({ _id: { $in: entries.map((e) => e.id) } }, { projection: { _id: 1 } }).toArray()).length;
+    return entries && entries.length > 0 ? (await this.pendingIds(entries.map((e) => e.id))).size : 0;
   }
 }

@@ -131,10 +131,12 @@ test('periodic sweeps read the marks every time and a marked collection\'s embed
   const { topic, producer, mongo, recorder } = f;
   const coll = mongo.db.collection<Thing & { outbox?: OutboxEntry[] }>('things');
   const relay = new OutboxRelay({ db: mongo.db, collections: ['things'], marked: ['things'], producer, logger, intervalMs: 100, maxSweepMs: 200, embeddedSweepMs: 4_000 });
+  // The start-up sweep reads the embedded outbox and sets the next such read 4 s after it began,
+  // so not before startedAt + 4 s however slow the machine.
+  const startedAt = Date.now();
   relay.start();
   t.after(() => relay.stop());
   await relay.swept;
-  const sweptEmbeddedAt = Date.now();
   const old = new Date(Date.now() - 60_000);
 
   // Both left by crashed writers a minute ago, no hint: one the old way (embedded), one marked.
@@ -146,9 +148,9 @@ test('periodic sweeps read the marks every time and a marked collection\'s embed
 
   await waitFor(() => recorder.on(topic).length >= 1 || undefined, { what: 'the marked leftover', timeoutMs: 3_000 });
   assert.deepEqual(f.published(), [2], 'the marks are swept at once');
-  await new Promise((r) => setTimeout(r, Math.max(0, sweptEmbeddedAt + 2_500 - Date.now())));
+  await new Promise((r) => setTimeout(r, Math.max(0, startedAt + 3_000 - Date.now())));
   assert.deepEqual(f.published(), [2], 'the embedded outbox is left for its own, slower sweep');
   await waitFor(() => recorder.on(topic).length >= 2 || undefined, { what: 'the embedded leftover', timeoutMs: 10_000 });
-  assert.ok(Date.now() - sweptEmbeddedAt >= 3_500, 'swept once embeddedSweepMs had passed');
+  assert.ok(Date.now() - startedAt >= 4_000, 'swept once embeddedSweepMs had passed');
   assert.deepEqual(f.published().sort(), [1, 2]);
 });

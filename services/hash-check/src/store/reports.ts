@@ -1,5 +1,4 @@
 import type { Collection, Db } from 'mongodb';
-import { isDuplicateKeyError } from '@hashcheck/errors';
 import { createEvent, ReportsMatched, ReportsUnmatched, Topics, type EventEnvelope, type ReportsAcceptedData } from '@hashcheck/events';
 import { InsertBatcher, OUTBOX_INDEX, outboxEntry, PendingMarks, type CollectionIndexes, type OutboxEntry, type WithEvents, type WithOutbox } from '@hashcheck/mongo';
 import { deterministicUuid } from '../domain/ids';
@@ -49,17 +48,9 @@ export class ReportCheckStore {
         : createEvent(ReportsUnmatched, { id: deterministicUuid(`reports.checked:${accepted.id}`), subject: data.reportId, source: SERVICE_SOURCE, occurredAt: checkedAt, data: { ...data, checkedAt: checkedAt.toISOString() } });
     const topic = matches.length > 0 ? Topics.reportsMatched : Topics.reportsUnmatched;
     const outbox = [outboxEntry(topic, event)];
-    // Marked before the check is written: see PendingMarks.
-    const marked = await this.#marks.mark(Collections.REPORT_CHECKS, accepted.id, outbox);
-    try {
-      await this.#inserts.insert({ _id: accepted.id, reportId: data.reportId, caseId: data.caseId, hashes: data.hashes, matched: matches.length > 0, matches, checkedAt, events: outbox });
-      return outbox;
-    } catch (err) {
-      if (!isDuplicateKeyError(err)) throw err;
-      // Checked before: that check's event has its own mark (or went out); this one's is taken back.
-      await this.#marks.unmark(marked);
-      return undefined;
-    }
+    // Marked pending before the check is written; false: checked before (a redelivery).
+    const { duplicate } = await this.#marks.insert(this.#inserts, Collections.REPORT_CHECKS, { _id: accepted.id, reportId: data.reportId, caseId: data.caseId, hashes: data.hashes, matched: matches.length > 0, matches, checkedAt, events: outbox });
+    return duplicate ? undefined : outbox;
   }
 
   async hashesOfCase(caseId: string): Promise<{ hashes: ReportsAcceptedData['hashes']; matches: ReportMatch[] }[]> {

@@ -6,7 +6,7 @@ import { generateApiKey, keyIdOf, type Scope } from '../domain/api-keys';
 import { CheckCode } from '../domain/codes';
 import { dayOf } from '../domain/ids';
 import type { MatchTally } from '../domain/bulk-check';
-import type { CollectionIndexes } from '@hashcheck/mongo';
+import { writeErrorsOf, type CollectionIndexes } from '@hashcheck/mongo';
 import { Collections } from './collections';
 
 const HASH_TYPE_LIST = ['md5', 'sha1', 'sha256', 'pdq'] as const;
@@ -272,8 +272,7 @@ export class TenantStore {
       // Records already there (matches recorded `once` before) are what was asked for; the others of
       // an unordered insert were written. Anything else, or an error without per-document answers
       // (a connection lost: nothing is known to be written), fails every waiter.
-      const raw = (err as { writeErrors?: unknown }).writeErrors;
-      const writeErrors = (raw === undefined ? [] : Array.isArray(raw) ? raw : [raw]) as Array<{ code?: number }>;
+      const writeErrors = writeErrorsOf(err);
       const onlyRepeats = writeErrors.length > 0 && writeErrors.every((w) => w.code === 11000);
       for (const w of waiters) {
         if (onlyRepeats) w.resolve();

@@ -186,14 +186,11 @@ export class ReportStore {
     doc.events = outbox;
     // Marked pending (above) before the report is written: a crash between the two publishes nothing
     // (the relay finds no report holding the entry), a crash after it leaves the mark for the relay.
-    try {
-      await this.#reportInserts.insert(doc);
-    } catch (err) {
-      if (!isDuplicateKeyError(err)) throw err;
-      await this.#marks.unmark(marked);
+    const { duplicate } = await this.#marks.insert(this.#reportInserts, Collections.REPORTS, doc, marked);
+    if (duplicate) {
       // Seen before (a replay, a redelivery, or the same id over HTTP and Kafka at once).
       const existing = await this.find(report.reportId);
-      if (!existing) throw err;
+      if (!existing) throw duplicate;
       return this.#sameOrConflict(existing, report);
     }
     const { events: _events, ...stored } = doc;
