@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Topics, type EnforcementEscalatedData, type NoticesRequestedData } from '@hashcheck/events';
+import { ErrorCode, HashCheckError } from '@hashcheck/errors';
 import { infra, waitFor } from '@hashcheck/testing';
 import { AcceleratedClock, CaseStatus, ManualClock, type CaseState } from '@hashcheck/enforcement';
 import type { App } from '@hashcheck/http';
@@ -105,3 +106,48 @@ test('timers survive a restart, and a timer claimed by an instance that died is 
     assert.deepEqual(steps, [...new Set(steps)], 'no step issued twice');
   }
 });
+
+// A writer killed after appending a case's record but before it updated the view and the timer
+// (the window the scale suite's SIGKILL fell into): the notice is redelivered, the log already
+// has it, so nothing changes, and the view and timer must still be brought up to date, or the
+// deadline would never fire.
+for (const target of ['view', 'timers'] as const) {
+  test(`a writer that died before writing the ${target} after a case's record leaves no deadline unfired`, async (t) => {
+    const inf = infra(t);
+    if (!inf) return;
+    const env = newEnv(inf);
+    dropDatabaseAfter(t, env);
+    const clock = new ManualClock(Date.UTC(2025, 2, 3, 9));
+    const app = await startInstance(t, env, clock, { INSTANCE_ID: 'one' });
+    const [it] = [item(`died-${target}`)];
+    await Publish.matched(app, [matched(it!, clock.now())]);
+    await waitForCase(app, it!.caseId, () => true, 'case created');
+
+    const cases = app.enforcement.cases;
+    const coll = target === 'view' ? cases.coll : cases.timers;
+    const original = coll.replaceOne.bind(coll) as (...args: unknown[]) => Promise<unknown>;
+    let failed = 0;
+    // The process "dies" at its next write of the view or timer: that write never happens, the
+    // handler does not finish, and the message is delivered again.
+    (coll as { replaceOne: unknown }).replaceOne = async (...args: unknown[]) => {
+      if (failed === 0) {
+        failed += 1;
+        throw new HashCheckError(ErrorCode.DEPENDENCY_UNAVAILABLE, `simulated crash before the ${target} write`, { retriable: true });
+      }
+      return original(...args);
+    };
+    t.after(() => { (coll as { replaceOne: unknown }).replaceOne = original; });
+    await Publish.notices(app, [noticeSent(`n-died-${target}`, [it!], clock.now())]);
+    await waitForCase(app, it!.caseId, (c) => c.notices.length === 1, 'notice recorded in the log');
+    await waitFor(() => failed === 1, { what: 'the simulated crash' });
+
+    const latest = await cases.latest(it!.caseId);
+    await waitFor(async () => {
+      const [view] = await cases.find({ _id: it!.caseId });
+      const timer = await cases.timers.findOne({ _id: it!.caseId });
+      return view?.notices.length === 1 && timer?.seq === latest?.seq;
+    }, { timeoutMs: 20_000, what: 'the view and the timer brought up to date by the redelivery' });
+    clock.advance(DAY + 1000);
+    await waitForCase(app, it!.caseId, (c) => c.stepIndex === 0, 'the deadline fired', 20_000);
+  });
+}

@@ -159,16 +159,23 @@ export class CaseStore {
 
   /** The latest record of a case: from the view's sequence number, then forward while newer ones exist. */
   async latest(caseId: string): Promise<CaseRecord | undefined> {
+    return (await this.#latest(caseId)).rec;
+  }
+
+  /** The latest record, and whether the view trailed it (its writer may have died before the view). */
+  async #latest(caseId: string): Promise<{ rec: CaseRecord | undefined; viewTrailed: boolean }> {
     const view = await this.coll.findOne({ _id: caseId }, { projection: { seq: 1 } });
     let seq = view?.seq ?? 0;
     let rec = seq > 0 ? await this.log.findOne({ _id: recordId(caseId, seq) }) : null;
+    let viewTrailed = false;
     for (;;) {
       const next = await this.log.findOne({ _id: recordId(caseId, seq + 1) });
       if (!next) break;
       rec = next;
       seq += 1;
+      viewTrailed = true;
     }
-    return rec ?? undefined;
+    return { rec: rec ?? undefined, viewTrailed };
   }
 
   /** The current state, read from the log (authoritative). */
@@ -196,10 +203,16 @@ export class CaseStore {
    */
   async apply(id: string, decide: (state: CaseState | undefined) => Promise<Decision> | Decision, options: { now: Date; input: string; around?: WriteAround }): Promise<ApplyResult> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const latest = await this.latest(id);
+      const { rec: latest, viewTrailed } = await this.#latest(id);
       const before = latest ? stateOf(id, latest.state) : undefined;
       const decision = await decide(before);
-      if (decision.kind !== 'changed') return { decision, state: before, appended: [], seq: latest?.seq ?? 0 };
+      if (decision.kind !== 'changed') {
+        // A redelivery of the input whose writer died after its record but before the view and
+        // timer: the log has the change, so nothing is decided, but without this refresh the view
+        // would stay behind and the case's timer would never be written (its deadline never fire).
+        if (viewTrailed && latest) await this.refreshView(id, latest);
+        return { decision, state: before, appended: [], seq: latest?.seq ?? 0 };
+      }
       const write = (): Promise<ApplyResult | undefined> => this.#write(id, latest, decision, options.now, options.input);
       const res = options.around ? await options.around(decision, write) : await write();
       if (res) return res;
@@ -251,9 +264,12 @@ export class CaseStore {
     for (let i = 0; rec && i < 10; i++) {
       const doc: CaseDocument = { _id: id, ...rec.state, seq: rec.seq, evidenceHead: rec.evidenceHead, ...(rec.anonymisedAt ? { anonymisedAt: rec.anonymisedAt } : {}) };
       try {
-        await this.coll.replaceOne({ _id: id }, doc, { upsert: true });
+        // The timer before the view: a writer that dies between the two leaves the view behind
+        // the log, which the next reader of the case notices (`#latest`) and repairs. The other
+        // way round, a current view with a missing timer would look finished to everyone.
         if (rec.state.dueAt) await this.timers.replaceOne({ _id: id }, { seq: rec.seq, dueAt: rec.state.dueAt }, { upsert: true });
         else await this.timers.deleteOne({ _id: id });
+        await this.coll.replaceOne({ _id: id }, doc, { upsert: true });
       } catch (err) {
         // Two upserts creating a document at once: the loser writes again over the winner.
         if (!isDuplicateKeyError(err)) throw err;
