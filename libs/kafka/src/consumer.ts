@@ -75,6 +75,10 @@ export class EventConsumer {
       sessionTimeout: 30_000,
       heartbeatInterval: 3_000,
       retry: { initialRetryTime: 300, retries: 10, maxRetryTime: 10_000 },
+      // How long the broker holds a fetch on an idle partition (kafkajs: 5 s). A fetch returns as
+      // soon as there is data, so this does not delay messages; it bounds how long leaving the
+      // group on shutdown waits for the fetch in flight. One idle fetch a second is no load.
+      maxWaitTimeInMs: 1000,
     });
     const ev = this.consumer.events;
     this.consumer.on(ev.CONNECT, () => { this.#connected = true; });

@@ -81,7 +81,17 @@ export const consumerPlugin = fp<ConsumerPluginOptions>(
     app.kafka.lag.watch(rest.groupId, rest.topics.map((t) => app.kafka.producer.topic(t)));
     app.readiness.add(`consumer:${name}`, () => (consumer.connected ? { ok: true } : { ok: false, error: consumer.lastCrash?.message ?? 'not connected' }));
     app.addHook('onReady', async () => consumer.start());
-    app.addHook('onClose', async () => consumer.stop());
+    // Leaving the group waits for the consumer's fetch in flight: each consumer's stop starts in
+    // preClose, so all of a service's consumers leave at once, not one after another (an
+    // enforcement instance took 14 s to close with its three consumers taking turns). onClose
+    // waits for it, still before the producer and the database close.
+    let stopping: Promise<void> | undefined;
+    app.addHook('preClose', (done) => {
+      stopping = consumer.stop();
+      stopping.catch(() => undefined);
+      done();
+    });
+    app.addHook('onClose', async () => { await (stopping ?? consumer.stop()); });
   },
   { name: 'hashcheck-consumer', dependencies: ['hashcheck-kafka'] },
 );
