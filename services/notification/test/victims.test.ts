@@ -99,3 +99,78 @@ test('victim digests: opt-in registry, counts only, each detection and all-remov
     assert.equal((await h.app.inject({ url: '/v1/victim-series/series-each', headers: admin })).statusCode, 404);
   });
 });
+
+// Crash windows of the digest schedule: a pass or a request that dies between two writes must not
+// leave a series without the digest it is owed (nothing else looks at a series with no due time).
+test('victim digests: a detection that arrives while a digest is sent gets its own digest, even when the pass dies right after sending', async (t) => {
+  const env = infra(t);
+  if (!env) return;
+  const smtp = await startSmtp();
+  t.after(() => smtp.close());
+  // The lease is also how long a dead pass's series stays parked before the poller looks again.
+  const h = await bootNotification(t, env, { ...FAST, NOTICE_LEASE_MS: '7000', SMTP_HOST: '127.0.0.1', SMTP_PORT: String(smtp.port) });
+  t.after(() => h.app.close());
+  const series = h.app.mongo.db.collection<{ _id: string; nextDigestAt: Date | null }>('victim_series');
+  const put = await h.app.inject({ method: 'PUT', url: '/v1/victim-series/series-late', headers: admin, payload: { intermediary: { email: 'late@support.example' }, choice: 'each-detection', delaySeconds: 3600, language: 'en' } });
+  assert.equal(put.statusCode, 201, put.body);
+  const victims = h.app.notification.victims;
+  const counts = victims.counts.bind(victims);
+  const changedSince = victims.changedSince.bind(victims);
+  let step = 0;
+  await h.app.kafka.producer.publish(Topics.reportsMatched, [matchedEvent('prov-v', 'late-1', { seriesId: 'series-late' })]);
+  await waitFor(async () => (await series.findOne({ _id: 'series-late' }))?.nextDigestAt ?? undefined, { what: 'the first digest scheduled, an hour out' });
+  // The worker counts for its digest; then a second detection is handled (it finds the digest's
+  // due time set and leaves it); the digest goes out; and the pass dies before it looks for late
+  // changes.
+  victims.counts = async (...args: Parameters<typeof counts>) => {
+    const c = await counts(...args);
+    if (step === 0) {
+      step = 1;
+      await victims.onMatched(matchedEvent('prov-v', 'late-2', { seriesId: 'series-late' }).data);
+    }
+    return c;
+  };
+  victims.changedSince = async (...args: Parameters<typeof changedSince>) => {
+    if (step === 1) {
+      step = 2;
+      throw new Error('simulated crash after the digest was sent');
+    }
+    return changedSince(...args);
+  };
+  t.after(() => { victims.counts = counts; victims.changedSince = changedSince; });
+  // Its hour is up.
+  await series.updateOne({ _id: 'series-late' }, { $set: { nextDigestAt: new Date() } });
+  const digests = () => smtp.mails.filter((m) => m.to.includes('late@support.example'));
+  await waitFor(() => digests().length >= 1 || undefined, { what: 'the first digest' });
+  assert.match(mimePart(digests()[0]!.raw, 'text/plain')!, /Newly found since the previous digest: 1/);
+  await waitFor(() => step === 2 || undefined, { what: 'the simulated crash' });
+  const second = await waitFor(() => digests()[1], { timeoutMs: 20_000, what: 'a digest for the detection that arrived during the first' });
+  assert.match(mimePart(second.raw, 'text/plain')!, /Found in total: 2/);
+  assert.match(mimePart(second.raw, 'text/plain')!, /Newly found since the previous digest: 1/);
+});
+
+test('victim digests: a changed choice is scheduled with the change, so a request that failed half-way leaves nothing unscheduled', async (t) => {
+  const env = infra(t);
+  if (!env) return;
+  const smtp = await startSmtp();
+  t.after(() => smtp.close());
+  const h = await bootNotification(t, env, { ...FAST, SMTP_HOST: '127.0.0.1', SMTP_PORT: String(smtp.port) });
+  t.after(() => h.app.close());
+  const body = { intermediary: { email: 'switch@support.example' }, choice: 'each-detection', delaySeconds: 3600, language: 'en' };
+  assert.equal((await h.app.inject({ method: 'PUT', url: '/v1/victim-series/series-switch', headers: admin, payload: body })).statusCode, 201);
+  await h.app.kafka.producer.publish(Topics.reportsMatched, [matchedEvent('prov-v', 'switch-1', { seriesId: 'series-switch' })]);
+  const series = h.app.mongo.db.collection<{ _id: string; nextDigestAt: Date | null }>('victim_series');
+  await waitFor(async () => (await series.findOne({ _id: 'series-switch' }))?.nextDigestAt ?? undefined, { what: 'a digest scheduled an hour out' });
+
+  // The request dies after storing the new choice, wherever a separate rescheduling would come.
+  const victims = h.app.notification.victims;
+  const reschedule = victims.reschedule.bind(victims);
+  victims.reschedule = async () => { throw new Error('simulated crash before rescheduling'); };
+  const first = await h.app.inject({ method: 'PUT', url: '/v1/victim-series/series-switch', headers: admin, payload: { ...body, delaySeconds: 0.2 } });
+  victims.reschedule = reschedule;
+  // The operator retries (a 500 before; a success now).
+  const retry = await h.app.inject({ method: 'PUT', url: '/v1/victim-series/series-switch', headers: admin, payload: { ...body, delaySeconds: 0.2 } });
+  assert.equal(retry.statusCode, 200, `first ${first.statusCode}, retry ${retry.body}`);
+  const mail = await waitFor(() => smtp.mails.find((m) => m.to.includes('switch@support.example')), { timeoutMs: 15_000, what: 'the digest under the new delay' });
+  assert.match(mimePart(mail.raw, 'text/plain')!, /Newly found since the previous digest: 1/);
+});

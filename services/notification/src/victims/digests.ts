@@ -69,8 +69,7 @@ export class DigestSender {
     const seq = await registry.digestsSent(series._id);
     const counts = await registry.counts(series._id, last?.until ?? null, until);
     if (!shouldSendDigest(series.choice, counts, seq > 0)) {
-      await this.#schedule(series._id, null);
-      await this.#rescheduleLateChanges(series._id, until);
+      await this.#finish(series._id, until);
       return;
     }
     const digestId = digestIdFor(series._id, seq);
@@ -110,8 +109,7 @@ export class DigestSender {
     );
     if (res.ok) {
       this.deps.logger.info({ seriesId: series._id, digestId }, 'victim digest sent');
-      await this.#schedule(series._id, null);
-      await this.#rescheduleLateChanges(series._id, until);
+      await this.#finish(series._id, until);
       return;
     }
     const policy = settings.backoff.email;
@@ -120,15 +118,21 @@ export class DigestSender {
       return;
     }
     this.deps.logger.error({ seriesId: series._id, digestId, reason: record.error }, 'victim digest could not be delivered; given up');
-    await this.#schedule(series._id, null);
+    await this.#finish(series._id, until);
   }
 
   /**
-   * Changes that arrived while this digest was prepared were not in it, and an event handler may
-   * have had its schedule overwritten by the write above: schedule them again.
+   * Ends a pass. Changes that arrived while the digest was prepared were not in it and need a
+   * schedule of their own, but their handlers saw this digest's due time still set and left it.
+   * So the schedule is first parked at a re-check time, then set from what changed since `until`:
+   * a pass that dies between the two (or fails the second) leaves the series parked, and the
+   * poller comes back to it. Clearing it first, as this did, lost such a change's digest for good
+   * when the process died in between: nothing else looks at a series without a due time.
    */
-  async #rescheduleLateChanges(seriesId: string, until: Date): Promise<void> {
+  async #finish(seriesId: string, until: Date): Promise<void> {
+    const parked = new Date(this.deps.clock.now().getTime() + this.deps.settings.leaseMs);
+    await this.#schedule(seriesId, parked);
     const pending = await this.deps.registry.changedSince(seriesId, until);
-    if (pending) await this.deps.registry.reschedule(seriesId, pending);
+    await this.deps.registry.reschedule(seriesId, pending, parked);
   }
 }

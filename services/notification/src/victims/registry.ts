@@ -43,14 +43,19 @@ export class VictimRegistry {
     const existing = await this.#series.findOne({ _id: seriesId });
     if (existing) {
       const changedChoice = existing.choice !== input.choice || existing.delayMs !== input.delayMs;
+      // The new choice's schedule goes in with the choice, in one write: written after it, a
+      // request that failed in between left the series unscheduled, and its retry (finding the
+      // choice already stored) did not schedule it either.
+      const next = changedChoice
+        ? nextDigestAt({ ...existing, ...fields, nextDigestAt: null }, SeriesChange.FOUND, now, await this.counts(seriesId, (await this.lastDigest(seriesId))?.until ?? null, now))
+        : undefined;
       await this.#series.updateOne(
         { _id: seriesId },
         {
-          $set: { ...fields, ...(input.reference !== undefined ? { reference: input.reference } : {}), ...(changedChoice ? { nextDigestAt: null } : {}) },
+          $set: { ...fields, ...(input.reference !== undefined ? { reference: input.reference } : {}), ...(changedChoice ? { nextDigestAt: next } : {}) },
           ...(input.reference === undefined ? { $unset: { reference: '' } } : {}),
         },
       );
-      if (changedChoice) await this.reschedule(seriesId, SeriesChange.FOUND);
       return { created: false, series: (await this.#series.findOne({ _id: seriesId }))! };
     }
     const doc: VictimSeriesDocument = {
@@ -113,13 +118,20 @@ export class VictimRegistry {
     return undefined;
   }
 
-  /** Recomputes when the next digest is due after a change. */
-  async reschedule(seriesId: string, change: SeriesChangeValue): Promise<void> {
+  /**
+   * Recomputes when the next digest is due after a change. `parked`: the digest worker's
+   * re-check time (see DigestWorker#finish), which counts as no schedule at all; with no change
+   * the parked schedule is cleared.
+   */
+  async reschedule(seriesId: string, change: SeriesChangeValue | undefined, parked?: Date): Promise<void> {
     const series = await this.#series.findOne({ _id: seriesId });
     if (!series) return;
+    const isParked = parked !== undefined && series.nextDigestAt?.getTime() === parked.getTime();
+    const schedule = isParked ? { ...series, nextDigestAt: null } : series;
     const now = this.clock.now();
-    const counts = await this.counts(seriesId, (await this.lastDigest(seriesId))?.until ?? null, now);
-    const next = nextDigestAt(series, change, now, counts);
+    const next = change === undefined
+      ? schedule.nextDigestAt
+      : nextDigestAt(schedule, change, now, await this.counts(seriesId, (await this.lastDigest(seriesId))?.until ?? null, now));
     if ((next?.getTime() ?? null) === (series.nextDigestAt?.getTime() ?? null)) return;
     // Conditional on the value read: a concurrent digest pass wins, and reschedules itself.
     await this.#series.updateOne({ _id: seriesId, nextDigestAt: series.nextDigestAt }, { $set: { nextDigestAt: next } });
