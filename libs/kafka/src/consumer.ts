@@ -67,6 +67,7 @@ export class EventConsumer {
   readonly consumer: Consumer;
   #connected = false;
   #crashed: Error | undefined;
+  #stopping = false;
 
   constructor(readonly options: EventConsumerOptions) {
     this.consumer = options.kafka.consumer({
@@ -74,7 +75,9 @@ export class EventConsumer {
       allowAutoTopicCreation: false,
       sessionTimeout: 30_000,
       heartbeatInterval: 3_000,
-      retry: { initialRetryTime: 300, retries: 10, maxRetryTime: 10_000 },
+      // A consumer being stopped must not come back: kafkajs restarts a crashed consumer, and a
+      // crash while leaving (kafkajs issue 1639) would otherwise start consuming again.
+      retry: { initialRetryTime: 300, retries: 10, maxRetryTime: 10_000, restartOnFailure: async () => !this.#stopping },
       // How long the broker holds a fetch on an idle partition (kafkajs: 5 s). A fetch returns as
       // soon as there is data, so this does not delay messages; it bounds how long leaving the
       // group on shutdown waits for the fetch in flight. One idle fetch a second is no load.
@@ -124,6 +127,7 @@ export class EventConsumer {
   }
 
   async stop(): Promise<void> {
+    this.#stopping = true;
     await this.consumer.disconnect();
     this.#connected = false;
   }

@@ -8,6 +8,7 @@ import type { Admin, Kafka } from 'kafkajs';
 export class BrokerProbe {
   #admin: Admin;
   #connected = false;
+  #connecting: Promise<void> | undefined;
   #last: { at: number; ok: boolean; error?: string } = { at: 0, ok: false };
 
   constructor(kafka: Kafka, private readonly cacheMs = 1000, private readonly timeoutMs = 1500) {
@@ -20,8 +21,10 @@ export class BrokerProbe {
     try {
       const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('broker metadata timed out')), this.timeoutMs); });
       if (!this.#connected) {
-        await Promise.race([this.#admin.connect(), timeout]);
-        this.#connected = true;
+        // Kept: a connect that outlives its timeout, or a probe during close, must be waited for
+        // before disconnecting, or it finishes afterwards and leaves a connection open.
+        this.#connecting ??= this.#admin.connect().then(() => { this.#connected = true; }).finally(() => { this.#connecting = undefined; });
+        await Promise.race([this.#connecting, timeout]);
       }
       await Promise.race([this.#admin.describeCluster(), timeout]);
       this.#last = { at: Date.now(), ok: true };
@@ -34,6 +37,7 @@ export class BrokerProbe {
   }
 
   async close(): Promise<void> {
+    await this.#connecting?.catch(() => undefined);
     if (this.#connected) await this.#admin.disconnect().catch(() => undefined);
     this.#connected = false;
   }

@@ -33,11 +33,25 @@ test('on close, all of a service\'s consumers leave their groups at once, before
   }
   await app.ready();
 
+  // The lag monitor reads from the broker in the background; one read starts as it is stopped.
+  const lag = app.kafka.lag;
+  const stopLag = lag.stop.bind(lag);
+  let lagRead: Promise<unknown> | undefined;
+  lag.stop = async () => {
+    lagRead = lag.refresh().catch(() => undefined);
+    await stopLag();
+  };
   await app.close();
+  await lagRead;
   const stops = events.filter((e) => e.startsWith('stop')).length;
   assert.equal(stops, topics.length, 'each consumer stopped once');
   const firstLeft = events.findIndex((e) => e.startsWith('left'));
   assert.deepEqual(events.slice(0, topics.length).map((e) => e.split(' ')[0]), topics.map(() => 'stop'), `every consumer began leaving before the first had left: ${events.join(', ')}`);
   assert.ok(firstLeft >= topics.length);
   assert.equal(events.at(-1), 'producer', 'the producer disconnects after every consumer has left');
+  // Nothing reconnects after close: a connection left open keeps the process from exiting.
+  await new Promise((r) => setTimeout(r, 500));
+  const brokerPorts = new Set(env.brokers.split(',').map((b) => Number(b.split(':').at(-1))));
+  const handles = (process as unknown as { _getActiveHandles: () => Array<{ remotePort?: number }> })._getActiveHandles();
+  assert.deepEqual(handles.filter((h) => h.remotePort !== undefined && brokerPorts.has(h.remotePort)).map((h) => h.remotePort), [], 'no connection to the broker is left open');
 });
