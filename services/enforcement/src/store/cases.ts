@@ -237,6 +237,7 @@ export class CaseStore {
       outbox: this.toOutbox(decision.state, decision.effects, at),
       trace: currentCarrier(),
     };
+    await this.#wakeUpBy(id, latest, decision.state.dueAt);
     try {
       await this.log.insertOne(record);
     } catch (err) {
@@ -267,8 +268,7 @@ export class CaseStore {
         // The timer before the view: a writer that dies between the two leaves the view behind
         // the log, which the next reader of the case notices (`#latest`) and repairs. The other
         // way round, a current view with a missing timer would look finished to everyone.
-        if (rec.state.dueAt) await this.timers.replaceOne({ _id: id }, { seq: rec.seq, dueAt: rec.state.dueAt }, { upsert: true });
-        else await this.timers.deleteOne({ _id: id });
+        await this.#moveTimer(id, rec.seq, rec.state.dueAt);
         await this.coll.replaceOne({ _id: id }, doc, { upsert: true });
       } catch (err) {
         // Two upserts creating a document at once: the loser writes again over the winner.
@@ -278,6 +278,43 @@ export class CaseStore {
       const newer = await this.log.findOne({ _id: recordId(id, rec.seq + 1) });
       if (!newer) return;
       rec = (await this.latest(id)) ?? newer;
+    }
+  }
+
+  /**
+   * Before a record that brings the case's due time forward is written, the timer is brought
+   * forward too (still naming the current record). A writer that dies after the record but before
+   * its timer, with nothing redelivered (an officer's decision over HTTP), would otherwise leave
+   * the new deadline without a timer. Firing early is harmless: the timer-fired decision reads the
+   * log, finds nothing due yet, and the refresh that follows sets the timer right.
+   */
+  async #wakeUpBy(id: string, latest: CaseRecord | undefined, dueAt: Date | null): Promise<void> {
+    const current = latest?.state.dueAt ?? null;
+    if (!dueAt || (current && current.getTime() <= dueAt.getTime())) return;
+    await this.#moveTimer(id, latest?.seq ?? 0, dueAt);
+  }
+
+  /**
+   * Sets the timer to record `seq`'s due time, never back to an older record: a writer slower
+   * than a newer one must not delete or overwrite the newer record's timer, for it may die before
+   * it looks for newer records again.
+   */
+  async #moveTimer(id: string, seq: number, dueAt: Date | null | undefined): Promise<void> {
+    if (!dueAt) {
+      await this.timers.deleteOne({ _id: id, seq: { $lte: seq } });
+      return;
+    }
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await this.timers.replaceOne({ _id: id, seq: { $lte: seq } }, { seq, dueAt }, { upsert: true });
+        return;
+      } catch (err) {
+        // The timer exists but did not match: a newer record's (leave it), or one another writer
+        // created at this moment (look again).
+        if (!isDuplicateKeyError(err)) throw err;
+        const existing = await this.timers.findOne({ _id: id }, { projection: { seq: 1 } });
+        if (existing && existing.seq >= seq) return;
+      }
     }
   }
 
