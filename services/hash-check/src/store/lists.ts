@@ -288,6 +288,12 @@ export class ListStore {
     if (release.status !== 'ready') {
       throw new HashCheckError(CheckCode.RELEASE_NOT_READY, `release ${releaseId} is ${release.status}; only a ready release can be activated`, { statusCode: 409 });
     }
+    const current = await this.requireList(listId);
+    if (current.base === releaseId || current.patches.includes(releaseId)) {
+      // The list took it, but the activation stopped before the release was marked (a crash, a
+      // lost connection): finish it rather than apply the release a second time.
+      return this.#markActive(current, release, by);
+    }
     let previous: ListDoc | undefined;
     const list = await this.commitWithRetry(listId, by, (doc) => {
       if (doc.status === 'retired') throw new HashCheckError(CheckCode.LIST_RETIRED, `list ${listId} is retired`, { statusCode: 409 });
@@ -295,8 +301,12 @@ export class ListStore {
       if (release.mode === 'full') return { change: { base: releaseId, patches: [], activeReleaseId: releaseId } };
       return { change: { activeReleaseId: releaseId }, push: { patches: releaseId } };
     });
+    return this.#markActive(list, release, by, previous);
+  }
+
+  async #markActive(list: ListDoc, release: ReleaseDoc, by: string, previous?: ListDoc): Promise<{ list: ListDoc; release: ReleaseDoc }> {
     const activatedAt = new Date();
-    await this.releases.updateOne({ _id: releaseId }, { $set: { status: 'active', activatedAt, activatedBy: by, revision: list.revision } });
+    await this.releases.updateOne({ _id: release._id }, { $set: { status: 'active', activatedAt, activatedBy: by, revision: list.revision } });
     if (release.mode === 'full' && previous) {
       const superseded = [previous.base, ...previous.patches].filter((x): x is string => x !== null);
       if (superseded.length > 0) await this.releases.updateMany({ _id: { $in: superseded } }, { $set: { status: 'superseded' } });
@@ -309,6 +319,12 @@ export class ListStore {
     const release = await this.getRelease(listId, releaseId);
     if (release.status === 'active' || release.status === 'superseded') {
       throw new HashCheckError(ErrorCode.CONFLICT, `release ${releaseId} was activated; it stays as history`);
+    }
+    // Its status is the last thing an activation writes: the list may hold it already. Its chunks
+    // are then what every instance matches with, and deleting them would silently drop its hashes.
+    const list = await this.requireList(listId);
+    if (list.base === releaseId || list.patches.includes(releaseId)) {
+      throw new HashCheckError(ErrorCode.CONFLICT, `release ${releaseId} is part of list ${listId} (its activation was interrupted); activate it again to finish`);
     }
     await this.chunks.deleteMany({ releaseId });
     await this.releases.updateOne({ _id: releaseId }, { $set: { status: 'discarded' } });
