@@ -3,7 +3,9 @@
  * kafkajs, mongodb and pino before the service imports them, which a static import in main.ts
  * cannot guarantee (ESM hoists imports).
  */
+import { memoiseDependencyResolution } from './resolve-memo';
 import { shutdownTelemetry, startTelemetry } from './sdk';
 
 startTelemetry();
+if (process.env.OTEL_SDK_DISABLED !== 'true') memoiseDependencyResolution();
 process.once('beforeExit', () => void shutdownTelemetry());
