@@ -1,12 +1,18 @@
 /**
- * Tracing overhead (issue 8): the pipeline benchmark run twice in the same session against the same
- * broker, once without the OpenTelemetry SDK and once with it (kafkajs, MongoDB, pino and fastify
- * instrumentation, batch span processor, exporting to the local Zipkin). Target: throughput with
- * tracing at most 15% lower. Nothing is asserted; the figures and the ratio are printed.
+ * Tracing overhead (issue 8): the pipeline benchmark run several times in the same session against
+ * the same broker: without the OpenTelemetry SDK, and with it (kafkajs, MongoDB, pino and fastify
+ * instrumentation, batch span processor) exporting spans two ways:
+ * - to a drain: an HTTP endpoint in a process of its own that reads the spans and throws them away.
+ *   In production the trace store runs elsewhere; this is the cost tracing puts on the services.
+ * - to the local Zipkin, which then stores and indexes every span on the same two cores as the
+ *   pipeline (it used ~25 CPU-s per traced run of 4,000 reports): what a laptop with the whole
+ *   stack sees.
+ * Target: throughput with tracing at most 15% lower. Nothing is asserted; figures and ratios are
+ * printed.
  *
  *   npm run bench -- tracing        (the harness starts Kafka, MongoDB and Zipkin)
  *   BENCH_REPORTS (default 2000) is passed through to each run; BENCH_TRACING_ROUNDS (default 2)
- *   pairs of runs, in alternating order, compared by their medians.
+ *   rounds of every variant, in rotating order, compared by their medians.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -21,11 +27,30 @@ const pipelineBench = join(root, 'test', 'bench', 'pipeline.infra.bench.ts');
 const zipkin = process.env.ZIPKIN_URL;
 
 interface Run { rs: Result[]; cpuSeconds: number; reports: number }
+type Variant = 'plain' | 'drain' | 'zipkin';
+
+/** The drain: answers every POST with 202 after reading it; its CPU is reported per run. */
+const drainProcess = spawn(process.execPath, ['-e', `
+  const server = require('node:http').createServer((req, res) => { req.resume(); req.on('end', () => { res.writeHead(202); res.end(); }); });
+  server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+`], { stdio: ['ignore', 'pipe', 'inherit'] });
+const drainPort = await new Promise<number>((ok) => drainProcess.stdout.once('data', (d: Buffer) => ok(Number(d.toString().trim()))));
+process.on('exit', () => drainProcess.kill());
+const cpuSecondsOf = (pid: number | undefined): number => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+};
 
 /** Linux's USER_HZ: /proc reports CPU time in these ticks. */
 const CLOCK_TICKS = 100;
 
-function run(traced: boolean): Promise<Run> {
+function run(variant: Variant): Promise<Run> {
+  const traced = variant !== 'plain';
+  const endpoint = variant === 'drain' ? `http://127.0.0.1:${drainPort}/api/v2/spans` : `${zipkin}/api/v2/spans`;
   const args = ['--import', 'tsx', ...(traced ? ['--import', '@hashcheck/telemetry/register'] : []), pipelineBench];
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -35,11 +60,7 @@ function run(traced: boolean): Promise<Run> {
     OTEL_SERVICE_NAME: 'hashcheck-bench',
     OTEL_METRICS_EXPORTER: 'none',
     OTEL_LOGS_EXPORTER: 'none',
-    ...(traced
-      ? zipkin
-        ? { OTEL_TRACES_EXPORTER: 'zipkin', OTEL_EXPORTER_ZIPKIN_ENDPOINT: `${zipkin}/api/v2/spans` }
-        : { OTEL_TRACES_EXPORTER: 'console' }
-      : { OTEL_SDK_DISABLED: 'true' }),
+    ...(traced ? { OTEL_TRACES_EXPORTER: 'zipkin', OTEL_EXPORTER_ZIPKIN_ENDPOINT: endpoint } : { OTEL_SDK_DISABLED: 'true' }),
   };
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -60,7 +81,7 @@ function run(traced: boolean): Promise<Run> {
     child.on('exit', (code) => {
       clearInterval(sampler);
       const last = out.trim().split('\n').reverse().find((l) => l.startsWith('{"results"'));
-      if (code !== 0 || !last) return fail(new Error(`pipeline bench (${traced ? 'traced' : 'plain'}) exited ${code}`));
+      if (code !== 0 || !last) return fail(new Error(`pipeline bench (${variant}) exited ${code}`));
       // "pipeline (...) max N reports/s (received/n); at R/s: ... (received/offered)", plus the 200 of the warm-up.
       const line = out.split('\n').find((l) => l.startsWith('pipeline ('));
       const counts = [...(line ?? '').matchAll(/\((\d+)\/(\d+)\)/g)].map((m) => Number(m[1]));
@@ -81,34 +102,42 @@ const median = (xs: number[]): number => {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-// Rounds alternate the order (plain first, then traced first) so that a machine getting busier
-// or quieter during the run does not count as tracing overhead in one direction.
+// Rounds rotate the order of the variants so that a machine getting busier or quieter during the
+// run does not count as tracing overhead in one direction.
 const ROUNDS = Math.max(1, Number(process.env.BENCH_TRACING_ROUNDS ?? 2));
-const runs: Array<{ traced: boolean; rs: Result[]; cpuMsPerReport: number }> = [];
+const variants: Variant[] = zipkin ? ['plain', 'drain', 'zipkin'] : ['plain', 'drain'];
+const runs: Array<{ variant: Variant; rs: Result[]; cpuMsPerReport: number; drainCpuS: number }> = [];
 for (let round = 0; round < ROUNDS; round++) {
-  for (const traced of round % 2 === 0 ? [false, true] : [true, false]) {
+  for (let k = 0; k < variants.length; k++) {
+    const variant = variants[(k + round) % variants.length]!;
     const before = load();
-    const { rs, cpuSeconds, reports } = await run(traced);
+    const drain0 = cpuSecondsOf(drainProcess.pid);
+    const { rs, cpuSeconds, reports } = await run(variant);
+    const drainCpuS = cpuSecondsOf(drainProcess.pid) - drain0;
     const cpuMsPerReport = (cpuSeconds * 1000) / reports;
-    console.log(`round ${round + 1} ${traced ? 'traced' : 'plain '}: ${throughput(rs)} reports/s, p99 ${p99(rs)} ms; ${cpuSeconds.toFixed(1)} CPU-s for ${reports} reports = ${cpuMsPerReport.toFixed(2)} CPU-ms/report, start-up included (load average ${before} before, ${load()} after)`);
-    runs.push({ traced, rs, cpuMsPerReport });
+    console.log(`round ${round + 1} ${variant.padEnd(6)}: ${throughput(rs)} reports/s, p99 ${p99(rs)} ms; ${cpuSeconds.toFixed(1)} CPU-s for ${reports} reports = ${cpuMsPerReport.toFixed(2)} CPU-ms/report, start-up included${variant === 'drain' ? `; the drain used ${drainCpuS.toFixed(1)} CPU-s` : ''} (load average ${before} before, ${load()} after)`);
+    runs.push({ variant, rs, cpuMsPerReport, drainCpuS });
   }
 }
-const plainCpu = median(runs.filter((r) => !r.traced).map((r) => r.cpuMsPerReport));
-const tracedCpu = median(runs.filter((r) => r.traced).map((r) => r.cpuMsPerReport));
-const plain = median(runs.filter((r) => !r.traced).map((r) => throughput(r.rs)));
-const traced = median(runs.filter((r) => r.traced).map((r) => throughput(r.rs)));
-const plainP99 = median(runs.filter((r) => !r.traced).map((r) => p99(r.rs)));
-const tracedP99 = median(runs.filter((r) => r.traced).map((r) => p99(r.rs)));
-const ratio = traced / plain;
-console.log(`pipeline throughput (median of ${ROUNDS}): ${plain} reports/s without tracing, ${traced} with (${((1 - ratio) * 100).toFixed(1)}% lower; target <= 15%)`);
-console.log(`pipeline p99 at half load (median): ${plainP99} ms without, ${tracedP99} ms with`);
-console.log(`CPU per report (median, the whole benchmark process): ${plainCpu.toFixed(2)} ms without, ${tracedCpu.toFixed(2)} ms with (${((tracedCpu / plainCpu - 1) * 100).toFixed(1)}% more)`);
-console.log(`exporter: ${zipkin ? `zipkin at ${zipkin}` : 'console (no ZIPKIN_URL)'}, batch span processor; load average now ${load()}`);
-console.log(JSON.stringify({
-  results: [
-    { name: 'pipeline throughput with tracing', value: traced, unit: 'reports/s', baseline: plain, ratio: Number(ratio.toFixed(3)) },
-    { name: 'pipeline p99 with tracing', value: tracedP99, unit: 'ms', baseline: plainP99, ratio: Number((tracedP99 / plainP99).toFixed(3)) },
-    { name: 'pipeline CPU per report with tracing', value: Number(tracedCpu.toFixed(2)), unit: 'ms', baseline: Number(plainCpu.toFixed(2)), ratio: Number((tracedCpu / plainCpu).toFixed(3)) },
-  ],
-}));
+const of = (v: Variant) => runs.filter((r) => r.variant === v);
+const figures = (v: Variant) => ({
+  throughput: median(of(v).map((r) => throughput(r.rs))),
+  p99: median(of(v).map((r) => p99(r.rs))),
+  cpu: median(of(v).map((r) => r.cpuMsPerReport)),
+});
+const plain = figures('plain');
+const results: Array<Result & { baseline: number; ratio: number }> = [];
+for (const v of variants.filter((x) => x !== 'plain')) {
+  const f = figures(v);
+  const where = v === 'drain' ? 'spans to a drain (trace store elsewhere)' : 'spans to Zipkin on the same cores';
+  console.log(`${where}: throughput (median of ${ROUNDS}) ${plain.throughput} reports/s without tracing, ${f.throughput} with (${((1 - f.throughput / plain.throughput) * 100).toFixed(1)}% lower; target <= 15%); p99 at half load ${plain.p99} ms without, ${f.p99} ms with; CPU per report (the whole benchmark process) ${plain.cpu.toFixed(2)} ms without, ${f.cpu.toFixed(2)} ms with (${((f.cpu / plain.cpu - 1) * 100).toFixed(1)}% more)`);
+  const suffix = v === 'drain' ? '' : ', Zipkin on the same cores';
+  results.push(
+    { name: `pipeline throughput with tracing${suffix}`, value: f.throughput, unit: 'reports/s', baseline: plain.throughput, ratio: Number((f.throughput / plain.throughput).toFixed(3)) },
+    { name: `pipeline p99 with tracing${suffix}`, value: f.p99, unit: 'ms', baseline: plain.p99, ratio: Number((f.p99 / plain.p99).toFixed(3)) },
+    { name: `pipeline CPU per report with tracing${suffix}`, value: Number(f.cpu.toFixed(2)), unit: 'ms', baseline: Number(plain.cpu.toFixed(2)), ratio: Number((f.cpu / plain.cpu).toFixed(3)) },
+  );
+}
+console.log(`batch span processor, Zipkin JSON exporter; load average now ${load()}`);
+drainProcess.kill();
+console.log(JSON.stringify({ results }));
