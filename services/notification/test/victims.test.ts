@@ -1,19 +1,27 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createEvent, CasesClosed, Topics } from '@hashcheck/events';
 import { infra, waitFor } from '@hashcheck/testing';
 import { caseKeyOf, matchedEvent, mimePart, providerEvent, startSmtp } from './helpers';
-import { ADMIN_KEY, bootNotification, FAST, OFFICER_KEY, publishProviders, sleep } from './setup';
+import { ADMIN_KEY, bootNotification, FAST, OFFICER_KEY, publishProviders, sleep, type Harness } from './setup';
 
 const admin = { authorization: `Bearer ${ADMIN_KEY}` };
 
-test('victim digests: opt-in registry, counts only, each detection and all-removed, opt-out', async (t) => {
+/** The service with an SMTP server that keeps what it receives; both closed when the test ends. */
+async function withSmtp(t: TestContext, vars: Record<string, string> = {}): Promise<{ h: Harness; smtp: Awaited<ReturnType<typeof startSmtp>> } | undefined> {
   const env = infra(t);
-  if (!env) return;
+  if (!env) return undefined;
   const smtp = await startSmtp();
   t.after(() => smtp.close());
-  const h = await bootNotification(t, env, { ...FAST, SMTP_HOST: '127.0.0.1', SMTP_PORT: String(smtp.port) });
+  const h = await bootNotification(t, env, { ...FAST, SMTP_HOST: '127.0.0.1', SMTP_PORT: String(smtp.port), ...vars });
   t.after(() => h.app.close());
+  return { h, smtp };
+}
+
+test('victim digests: opt-in registry, counts only, each detection and all-removed, opt-out', async (t) => {
+  const booted = await withSmtp(t);
+  if (!booted) return;
+  const { h, smtp } = booted;
   await publishProviders(h, [providerEvent({ id: 'prov-v', abuseContacts: ['abuse@prov-v.example'] })]);
   const db = h.app.mongo.db;
 
@@ -103,13 +111,10 @@ test('victim digests: opt-in registry, counts only, each detection and all-remov
 // Crash windows of the digest schedule: a pass or a request that dies between two writes must not
 // leave a series without the digest it is owed (nothing else looks at a series with no due time).
 test('victim digests: a detection that arrives while a digest is sent gets its own digest, even when the pass dies right after sending', async (t) => {
-  const env = infra(t);
-  if (!env) return;
-  const smtp = await startSmtp();
-  t.after(() => smtp.close());
   // The lease is also how long a dead pass's series stays parked before the poller looks again.
-  const h = await bootNotification(t, env, { ...FAST, NOTICE_LEASE_MS: '7000', SMTP_HOST: '127.0.0.1', SMTP_PORT: String(smtp.port) });
-  t.after(() => h.app.close());
+  const booted = await withSmtp(t, { NOTICE_LEASE_MS: '7000' });
+  if (!booted) return;
+  const { h, smtp } = booted;
   const series = h.app.mongo.db.collection<{ _id: string; nextDigestAt: Date | null }>('victim_series');
   const put = await h.app.inject({ method: 'PUT', url: '/v1/victim-series/series-late', headers: admin, payload: { intermediary: { email: 'late@support.example' }, choice: 'each-detection', delaySeconds: 3600, language: 'en' } });
   assert.equal(put.statusCode, 201, put.body);
@@ -150,12 +155,9 @@ test('victim digests: a detection that arrives while a digest is sent gets its o
 });
 
 test('victim digests: a changed choice is scheduled with the change, so a request that failed half-way leaves nothing unscheduled', async (t) => {
-  const env = infra(t);
-  if (!env) return;
-  const smtp = await startSmtp();
-  t.after(() => smtp.close());
-  const h = await bootNotification(t, env, { ...FAST, SMTP_HOST: '127.0.0.1', SMTP_PORT: String(smtp.port) });
-  t.after(() => h.app.close());
+  const booted = await withSmtp(t);
+  if (!booted) return;
+  const { h, smtp } = booted;
   const body = { intermediary: { email: 'switch@support.example' }, choice: 'each-detection', delaySeconds: 3600, language: 'en' };
   assert.equal((await h.app.inject({ method: 'PUT', url: '/v1/victim-series/series-switch', headers: admin, payload: body })).statusCode, 201);
   await h.app.kafka.producer.publish(Topics.reportsMatched, [matchedEvent('prov-v', 'switch-1', { seriesId: 'series-switch' })]);
