@@ -55,7 +55,9 @@ export class LocalZipkin {
       name: 'zipkin',
       command: opts.java,
       args: [
-        '-Xms64m', '-Xmx384m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1',
+        // A traced pipeline benchmark run sends ~110,000 spans. With 384 MB of heap and room for
+        // 200,000 spans, the second run's exports failed with 500s (then seen, once the SDK said so).
+        '-Xms64m', '-Xmx768m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1',
         '-jar', join(opts.artifactDir, 'zipkin-server-exec.jar'),
         // Spring binds a list from one source as a whole, so the port entry is given in full.
         `--armeria.ports[0].ip=127.0.0.1`,
@@ -65,7 +67,7 @@ export class LocalZipkin {
       env: {
         ...process.env,
         STORAGE_TYPE: 'mem',
-        MEM_MAX_SPANS: '200000',
+        MEM_MAX_SPANS: '100000',
         // Never pick up a Kafka/RabbitMQ/ActiveMQ collector from the caller's environment.
         KAFKA_BOOTSTRAP_SERVERS: '',
         RABBIT_ADDRESSES: '',
