@@ -26,7 +26,9 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const pipelineBench = join(root, 'test', 'bench', 'pipeline.infra.bench.ts');
 const zipkin = process.env.ZIPKIN_URL;
 
-interface Run { rs: Result[]; cpuSeconds: number; reports: number }
+/** Spans the SDK dropped and exports that failed: a run that lost spans understates tracing's cost. */
+interface Losses { dropped: number; failedExports: number }
+interface Run { rs: Result[]; cpuSeconds: number; reports: number; losses: Losses }
 type Variant = 'plain' | 'drain' | 'zipkin';
 
 /** The drain: answers every POST with 202 after reading it; its CPU is reported per run. */
@@ -63,7 +65,15 @@ function run(variant: Variant): Promise<Run> {
     ...(traced ? { OTEL_TRACES_EXPORTER: 'zipkin', OTEL_EXPORTER_ZIPKIN_ENDPOINT: endpoint } : { OTEL_SDK_DISABLED: 'true' }),
   };
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The SDK's warnings (OTEL_LOG_LEVEL=warn, libs/telemetry) are counted, and everything is passed on.
+    const losses: Losses = { dropped: 0, failedExports: 0 };
+    child.stderr.on('data', (d: Buffer) => {
+      const text = d.toString();
+      process.stderr.write(text);
+      for (const m of text.matchAll(/Dropped (\d+) spans/g)) losses.dropped += Number(m[1]);
+      losses.failedExports += text.match(/unexpected status code from zipkin|ECONNREFUSED/g)?.length ?? 0;
+    });
     let out = '';
     let cpuSeconds = NaN;
     // The child's CPU time (utime + stime from /proc), sampled until it exits: on a machine shared
@@ -86,7 +96,7 @@ function run(variant: Variant): Promise<Run> {
       const line = out.split('\n').find((l) => l.startsWith('pipeline ('));
       const counts = [...(line ?? '').matchAll(/\((\d+)\/(\d+)\)/g)].map((m) => Number(m[1]));
       const reports = counts.length === 2 ? 200 + counts[0]! + counts[1]! : NaN;
-      done({ rs: (JSON.parse(last) as { results: Result[] }).results, cpuSeconds, reports });
+      done({ rs: (JSON.parse(last) as { results: Result[] }).results, cpuSeconds, reports, losses });
     });
   });
 }
@@ -112,10 +122,10 @@ for (let round = 0; round < ROUNDS; round++) {
     const variant = variants[(k + round) % variants.length]!;
     const before = load();
     const drain0 = cpuSecondsOf(drainProcess.pid);
-    const { rs, cpuSeconds, reports } = await run(variant);
+    const { rs, cpuSeconds, reports, losses } = await run(variant);
     const drainCpuS = cpuSecondsOf(drainProcess.pid) - drain0;
     const cpuMsPerReport = (cpuSeconds * 1000) / reports;
-    console.log(`round ${round + 1} ${variant.padEnd(6)}: ${throughput(rs)} reports/s, p99 ${p99(rs)} ms; ${cpuSeconds.toFixed(1)} CPU-s for ${reports} reports = ${cpuMsPerReport.toFixed(2)} CPU-ms/report, start-up included${variant === 'drain' ? `; the drain used ${drainCpuS.toFixed(1)} CPU-s` : ''} (load average ${before} before, ${load()} after)`);
+    console.log(`round ${round + 1} ${variant.padEnd(6)}: ${throughput(rs)} reports/s, p99 ${p99(rs)} ms; ${cpuSeconds.toFixed(1)} CPU-s for ${reports} reports = ${cpuMsPerReport.toFixed(2)} CPU-ms/report, start-up included${variant === 'drain' ? `; the drain used ${drainCpuS.toFixed(1)} CPU-s` : ''}${variant === 'plain' ? '' : `; spans dropped ${losses.dropped}, failed exports ${losses.failedExports}`} (load average ${before} before, ${load()} after)`);
     runs.push({ variant, rs, cpuMsPerReport, drainCpuS });
   }
 }
