@@ -6,6 +6,6 @@
 import { memoiseDependencyResolution } from './resolve-memo';
 import { shutdownTelemetry, startTelemetry } from './sdk';
 
-startTelemetry();
-if (process.env.OTEL_SDK_DISABLED !== 'true') memoiseDependencyResolution();
+// Only where the SDK (and with it the instrumentations' require hook) runs.
+if (startTelemetry()) memoiseDependencyResolution();
 process.once('beforeExit', () => void shutdownTelemetry());

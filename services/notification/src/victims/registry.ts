@@ -47,7 +47,7 @@ export class VictimRegistry {
       // request that failed in between left the series unscheduled, and its retry (finding the
       // choice already stored) did not schedule it either.
       const next = changedChoice
-        ? nextDigestAt({ ...existing, ...fields, nextDigestAt: null }, SeriesChange.FOUND, now, await this.counts(seriesId, (await this.lastDigest(seriesId))?.until ?? null, now))
+        ? nextDigestAt({ ...existing, ...fields, nextDigestAt: null }, SeriesChange.FOUND, now, await this.#countsSinceLastDigest(seriesId, now))
         : undefined;
       await this.#series.updateOne(
         { _id: seriesId },
@@ -131,10 +131,15 @@ export class VictimRegistry {
     const now = this.clock.now();
     const next = change === undefined
       ? schedule.nextDigestAt
-      : nextDigestAt(schedule, change, now, await this.counts(seriesId, (await this.lastDigest(seriesId))?.until ?? null, now));
+      : nextDigestAt(schedule, change, now, await this.#countsSinceLastDigest(seriesId, now));
     if ((next?.getTime() ?? null) === (series.nextDigestAt?.getTime() ?? null)) return;
     // Conditional on the value read: a concurrent digest pass wins, and reschedules itself.
     await this.#series.updateOne({ _id: seriesId, nextDigestAt: series.nextDigestAt }, { $set: { nextDigestAt: next } });
+  }
+
+  /** What a series' next digest would count, as of `now`. */
+  async #countsSinceLastDigest(seriesId: string, now: Date): Promise<DigestCounts> {
+    return this.counts(seriesId, (await this.lastDigest(seriesId))?.until ?? null, now);
   }
 
   /** A matched report names series ids; only opted-in series are tracked, the rest is not stored. */
