@@ -22,7 +22,7 @@
  * they move much less than throughput when other work shares the machine.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -62,6 +62,38 @@ function databasePid(): number | undefined {
     try {
       const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
       if (args.some((a) => /ferretdb|mongod/.test(a)) && args.some((a) => a === `127.0.0.1:${port}` || a === port)) return Number(entry);
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The process listening on a local TCP port (the broker), found by its socket: the listening
+ * socket's inode in /proc/net/tcp, then the process holding it among its file descriptors.
+ */
+function pidListeningOn(port: number): number | undefined {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    try {
+      for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+        const f = line.trim().split(/\s+/);
+        // local_address is HEX_IP:HEX_PORT; state 0A is LISTEN.
+        if (f.length > 9 && f[3] === '0A' && parseInt(f[1]!.split(':')[1]!, 16) === port) inodes.add(f[9]!);
+      }
+    } catch {
+      // no such table
+    }
+  }
+  if (inodes.size === 0) return undefined;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      for (const fd of readdirSync(`/proc/${entry}/fd`)) {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${entry}/fd/${fd}`));
+        if (m && inodes.has(m[1]!)) return Number(entry);
+      }
     } catch {
       // gone, or not ours to read
     }
@@ -171,7 +203,7 @@ async function steady(producer: Producer, topic: string, seen: Map<string, numbe
 
 const MD5 = (i: number, salt: string) => createHash('md5').update(`${salt}:${i}`).digest('hex');
 
-async function rawBaseline(): Promise<{ max: Burst; half: Steady }> {
+async function rawBaseline(): Promise<{ max: Burst; half: Steady; brokerCpu: number }> {
   const prefix = `${randomName('bench-raw')}.`;
   const spec = registry.topic(Topics.reportsSubmitted)!;
   const admin = createKafka({ brokers: brokers!, clientId: 'bench-admin' });
@@ -186,11 +218,14 @@ async function rawBaseline(): Promise<{ max: Burst; half: Steady }> {
     return { key: e.subject, value: JSON.stringify(e) };
   };
   await burst(producer, topic, seen, Array.from({ length: 500 }, (_, i) => make(-1 - i)), 30_000); // warm-up
+  const kafkaPid = brokerPid();
+  const cpu0 = cpuMsOf(kafkaPid);
   const max = await burst(producer, topic, seen, Array.from({ length: RAW }, (_, i) => make(i)), 60_000);
+  const brokerCpu = (cpuMsOf(kafkaPid) - cpu0) / max.received;
   const half = await steady(producer, topic, seen, (i) => make(RAW + i), Math.max(1, Math.round(max.perSecond / 2)), 30_000);
   await consumer.disconnect();
   await producer.disconnect();
-  return { max, half };
+  return { max, half, brokerCpu };
 }
 
 /** Waits until no document of these collections holds outbox entries and no entry is marked pending. */
@@ -212,7 +247,10 @@ async function outboxesEmpty(collections: Array<[db: string, coll: string]>, tim
   }
 }
 
-interface CpuPerReport { database: number; services: number }
+interface CpuPerReport { database: number; broker: number; services: number }
+
+/** The broker of KAFKA_BROKERS' first address, when it runs on this machine. */
+const brokerPid = (): number | undefined => pidListeningOn(Number(brokers!.split(',')[0]!.split(':').at(-1)));
 
 /** A service the benchmark drives over HTTP: in this process (fastify's inject) or a process of its own. */
 interface BenchService {
@@ -300,10 +338,11 @@ async function pipeline(): Promise<{ max: Burst; half: Steady; endsAt: string; n
     const dbPid = databasePid();
     // In-process, the services' CPU is this process's (the benchmark's clients included); otherwise theirs.
     const servicesCpu = (): number => (PROCESSES ? intake.cpuMs() + (hashCheck?.cpuMs() ?? 0) : selfCpuMs());
-    const cpu0 = { database: cpuMsOf(dbPid), services: servicesCpu() };
+    const kafkaPid = brokerPid();
+    const cpu0 = { database: cpuMsOf(dbPid), broker: cpuMsOf(kafkaPid), services: servicesCpu() };
     const max = await burst(producer, input, seen, burstItems, 240_000);
-    const cpu: CpuPerReport = { database: (cpuMsOf(dbPid) - cpu0.database) / max.received, services: (servicesCpu() - cpu0.services) / max.received };
-    process.stderr.write(`pipeline: burst ${max.received}/${n} at ${max.perSecond.toFixed(0)}/s; CPU per report: database ${cpu.database.toFixed(2)} ms, ${SERVICES_CPU} ${cpu.services.toFixed(2)} ms\n`);
+    const cpu: CpuPerReport = { database: (cpuMsOf(dbPid) - cpu0.database) / max.received, broker: (cpuMsOf(kafkaPid) - cpu0.broker) / max.received, services: (servicesCpu() - cpu0.services) / max.received };
+    process.stderr.write(`pipeline: burst ${max.received}/${n} at ${max.perSecond.toFixed(0)}/s; CPU per report: database ${cpu.database.toFixed(2)} ms, broker ${cpu.broker.toFixed(2)} ms, ${SERVICES_CPU} ${cpu.services.toFixed(2)} ms\n`);
     if (!(await waitCount(seen, burstItems.map((m) => m.key), 240_000))) process.stderr.write('pipeline: burst backlog not cleared; the latency phase includes it\n');
     // The burst is received before the relays have removed what they published; the latency phase
     // measures a steady load, so it starts once that clean-up is over.
@@ -343,7 +382,7 @@ const p = await pipeline();
 const stage = `reports.submitted -> ${p.endsAt.replace(/^hashcheck\./, '').replace(/\.v1$/, '')}`;
 console.log(`pipeline (${stage}) max ${p.max.perSecond.toFixed(0)} reports/s (${p.max.received}/${p.n}); at ${p.half.rate}/s: p50 ${p.half.p50.toFixed(1)} ms, p99 ${p.half.p99.toFixed(1)} ms (${p.half.received}/${p.half.offered})`);
 if (p.endsAt !== Topics.reportsMatched) console.log('NOTE: measured to reports.accepted only (BENCH_TO=accepted): intake alone, without hash-check.');
-console.log(`pipeline CPU per report in the burst: database ${p.cpu.database.toFixed(2)} ms, ${SERVICES_CPU} ${p.cpu.services.toFixed(2)} ms`);
+console.log(`pipeline CPU per report in the burst: database ${p.cpu.database.toFixed(2)} ms, broker ${p.cpu.broker.toFixed(2)} ms (raw: ${raw.brokerCpu.toFixed(3)} ms a message), ${SERVICES_CPU} ${p.cpu.services.toFixed(2)} ms`);
 const ratio = p.max.perSecond / raw.max.perSecond;
 console.log(`pipeline / raw throughput: ${(ratio * 100).toPrecision(2)} % (target >= 50 %); pipeline p99 at half load ${p.half.p99.toFixed(0)} ms (target < 250 ms)`);
 console.log(JSON.stringify({
@@ -353,6 +392,7 @@ console.log(JSON.stringify({
     { name: `pipeline p99 latency at ${p.half.rate}/s (${stage})`, value: Number(p.half.p99.toFixed(1)), unit: 'ms', baseline: Number(raw.half.p99.toFixed(1)) },
     { name: 'raw kafkajs produce->consume throughput', value: Math.round(raw.max.perSecond), unit: 'msg/s' },
     ...(Number.isFinite(p.cpu.database) ? [{ name: `database CPU per report, burst (${stage})`, value: Number(p.cpu.database.toFixed(2)), unit: 'ms' }] : []),
+    ...(Number.isFinite(p.cpu.broker) ? [{ name: `broker CPU per report, burst (${stage})`, value: Number(p.cpu.broker.toFixed(2)), unit: 'ms', baseline: Number(raw.brokerCpu.toFixed(3)) }] : []),
     { name: `services CPU per report, burst (${stage})`, value: Number(p.cpu.services.toFixed(2)), unit: 'ms' },
   ],
 }));
