@@ -4,3 +4,4 @@ export * from './plugin';
 export * from './relay-plugin';
 export * from './insert-batcher';
 export * from './pending-marks';
+export * from './consumer-outbox';

@@ -6,8 +6,7 @@ import { Attr, counter, gauge, hashcheckMeter, lazyInstruments, Metric, type Bat
 import { PIPELINE_TENANT } from './consumers/handlers';
 import type { MatchTally } from './domain/bulk-check';
 import type { ListEngine, ReportMatch } from './engine/list-engine';
-import { ReportCheckStore } from './store/reports';
-import type { OutboxEntry } from '@hashcheck/mongo';
+import { ReportCheckStore, type CheckOutcome } from './store/reports';
 
 /** Which API a check came through (`report` = the report pipeline, under its own tenant). */
 export const CheckApi = { BULK: 'bulk', EOKM: 'eokm', REPORT: 'report' } as const;
@@ -47,10 +46,10 @@ export function recordReportCheck(tenantId: string, hashes: HashesValue, matches
 
 /** The report-check store, counting each accepted report the first time it is checked. */
 export class MeasuredReportCheckStore extends ReportCheckStore {
-  override async record(accepted: EventEnvelope<ReportsAcceptedData>, matches: ReportMatch[]): Promise<OutboxEntry[] | undefined> {
-    const fresh = await super.record(accepted, matches);
-    if (fresh) recordReportCheck(PIPELINE_TENANT, accepted.data.hashes, matches);
-    return fresh;
+  override async record(accepted: EventEnvelope<ReportsAcceptedData>, matches: ReportMatch[]): Promise<CheckOutcome> {
+    const outcome = await super.record(accepted, matches);
+    if (outcome.fresh) recordReportCheck(PIPELINE_TENANT, accepted.data.hashes, matches);
+    return outcome;
   }
 }
 

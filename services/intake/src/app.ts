@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { Topics } from '@hashcheck/events';
 import type { App } from '@hashcheck/http';
 import { consumerPlugin } from '@hashcheck/kafka';
+import { ConsumerOutbox } from '@hashcheck/mongo';
 import { parseSecretKeys, providersPlugin } from '@hashcheck/providers';
 import { createServiceApp, groupId } from '@hashcheck/runtime';
 import type { IntakeConfig } from './config';
@@ -45,8 +46,10 @@ export async function buildApp(config: IntakeConfig, options: BuildOptions = {})
   if (apiKeys.length === 0) app.log.warn('INTAKE_API_KEYS is empty: the HTTP report and provider APIs refuse every request');
 
   await app.register(providersPlugin, { service: SERVICE });
-  const reports = new ReportStore(app.mongo.db);
-  const ingest = new Ingest(reports, app.providers, (hint) => app.outbox.notify(hint));
+  // Reports from Kafka are published by their consumer handler (no mark: see ConsumerOutbox).
+  const consumerOutbox = new ConsumerOutbox(app.mongo.db, app.kafka.producer, app.log);
+  const reports = new ReportStore(app.mongo.db, consumerOutbox);
+  const ingest = new Ingest(reports, app.providers, (hint) => app.outbox.notify(hint), consumerOutbox);
   app.decorate('intake', { reports, providers: new ProviderStore(app.mongo.db, secretKeys?.[0]), ingest, auth: new ApiKeyAuth(apiKeys) });
 
   const submittedGroup = groupId(config, SERVICE, 'submitted');

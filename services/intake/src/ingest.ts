@@ -1,7 +1,7 @@
 import type { ReportsRejectedData, ReportsSubmittedData } from '@hashcheck/events';
 import type { ProviderMaterialiser } from '@hashcheck/providers';
 import { normaliseSubmission } from './domain/submission';
-import type { OutboxHint } from '@hashcheck/mongo';
+import type { ConsumerOutbox, OutboxHint } from '@hashcheck/mongo';
 import { Attr, Step, withSpan } from '@hashcheck/telemetry';
 import { Collections, type ChannelValue, type ReportDocument, type ReportStore } from './store/reports';
 
@@ -26,8 +26,10 @@ export class Ingest {
   constructor(
     private readonly store: ReportStore,
     private readonly providers: Pick<ProviderMaterialiser, 'resolve'>,
-    /** Wakes the outbox relay for the document just written. */
+    /** Wakes the outbox relay for the document just written (HTTP reports, rejections). */
     private readonly notify: (hint: OutboxHint) => void,
+    /** Publishes a Kafka report's event before its input offset can be committed. */
+    private readonly consumerOutbox: Pick<ConsumerOutbox, 'publish' | 'publishUnrecorded'>,
   ) {}
 
   async submit(data: ReportsSubmittedData, ctx: IngestContext): Promise<IngestResult> {
@@ -50,7 +52,10 @@ export class Ingest {
       return o;
     });
     if (outcome.kind === 'conflict') return this.reject(ctx, 'HC_CONFLICT', outcome.reasons, data.reportId, data.source);
-    if (outcome.kind === 'accepted') this.notify({ collection: Collections.REPORTS, id: outcome.report._id, entries: outcome.outbox });
+    if (outcome.kind === 'accepted' && ctx.channel === 'kafka') await this.consumerOutbox.publish(outcome.outbox);
+    else if (outcome.kind === 'accepted') this.notify({ collection: Collections.REPORTS, id: outcome.report._id, entries: outcome.outbox });
+    // A redelivery after a crash between the write and the publish: publish what the ledger lacks.
+    else if (outcome.kind === 'duplicate' && outcome.consumerEvents) await this.consumerOutbox.publishUnrecorded(outcome.consumerEvents);
     return { status: outcome.kind, report: outcome.report };
   }
 

@@ -1,11 +1,10 @@
 import { ErrorCode, HashCheckError } from '@hashcheck/errors';
 import { HashesChanges, HashesRetractionRequested, ReportsAccepted, type EventEnvelope, type HashesChangesData, type HashesRetractionRequestedData, type ReportsAcceptedData } from '@hashcheck/events';
 import type { EventHandler } from '@hashcheck/kafka';
-import type { OutboxHint } from '@hashcheck/mongo';
+import type { ConsumerOutbox } from '@hashcheck/mongo';
 import { Attr, Step, withSpan } from '@hashcheck/telemetry';
 import { MatchTallies } from '../domain/bulk-check';
 import type { ListEngine } from '../engine/list-engine';
-import { Collections } from '../store/collections';
 import type { ReportCheckStore } from '../store/reports';
 import type { RetractionStore } from '../store/retractions';
 import type { TenantStore } from '../store/tenants';
@@ -14,10 +13,11 @@ import type { TenantStore } from '../store/tenants';
 export const PIPELINE_TENANT = 'report-pipeline';
 
 /**
- * reports.accepted: match every hash of the report and emit reports.matched / reports.unmatched
- * (via the outbox). One outcome per accepted event: a redelivery finds the stored outcome.
+ * reports.accepted: match every hash of the report and emit reports.matched / reports.unmatched,
+ * published by this handler once the check is stored (ConsumerOutbox). One outcome per accepted
+ * event: a redelivery finds the stored outcome, and publishes its event if a crash kept it back.
  */
-export function reportsHandler(engine: ListEngine, checks: ReportCheckStore, tenants: TenantStore, notify: (hint: OutboxHint) => void): EventHandler {
+export function reportsHandler(engine: ListEngine, checks: ReportCheckStore, tenants: TenantStore, outbox: Pick<ConsumerOutbox, 'publish' | 'publishUnrecorded'>): EventHandler {
   return async (event) => {
     if (event.type !== ReportsAccepted.type) return;
     // Matching against a half-loaded index would emit wrong "unmatched" events.
@@ -34,9 +34,10 @@ export function reportsHandler(engine: ListEngine, checks: ReportCheckStore, ten
       // keyed by the accepted event, so a redelivery counts nothing twice and a crash between the two
       // loses no audit record either.
       const [fresh] = await Promise.all([
-        checks.record(accepted, matches).then((entries) => {
-          if (entries) notify({ collection: Collections.REPORT_CHECKS, id: accepted.id, entries });
-          return entries;
+        checks.record(accepted, matches).then(async (r) => {
+          if (r.fresh) await outbox.publish(r.entries);
+          else if (r.consumerEvents) await outbox.publishUnrecorded(r.consumerEvents);
+          return r.fresh;
         }),
         tenants.recordMatches(PIPELINE_TENANT, 'report', tallies.list(), accepted.id),
       ]);

@@ -16,15 +16,20 @@ import type { Resolution } from '@hashcheck/providers';
 import { caseIdOf } from '../domain/case-key';
 import { deterministicUuid } from '../domain/ids';
 import type { NormalisedReport } from '../domain/submission';
-import { InsertBatcher, OUTBOX_INDEX, outboxEntry, PendingMarks, type CollectionIndexes, type OutboxEntry, type WithEvents, type WithOutbox } from '@hashcheck/mongo';
+import type { ConsumerOutbox} from '@hashcheck/mongo';
+import { InsertBatcher, OUTBOX_INDEX, outboxEntry, PendingMarks, type CollectionIndexes, type OutboxEntry, type WithConsumerOutbox, type WithEvents, type WithOutbox } from '@hashcheck/mongo';
 import { recordRejected } from '@hashcheck/telemetry';
 
 export const Collections = { REPORTS: 'reports', CASES: 'cases', CHECKS: 'checks', REJECTIONS: 'rejections', PROVIDERS: 'providers', DEAD_LETTERS: 'dead_letters' } as const;
 
 export type ChannelValue = 'kafka' | 'http';
 
-/** `events`: reports.accepted, marked pending until published (PendingMarks); `outbox`: reports stored before that. */
-export interface ReportDocument extends WithOutbox, WithEvents {
+/**
+ * `events`: reports.accepted. A report from HTTP marks it pending until the relay has published it
+ * (PendingMarks); a report from Kafka (`consumerOutbox`) is published by its consumer handler
+ * (ConsumerOutbox). `outbox`: reports stored before either.
+ */
+export interface ReportDocument extends WithOutbox, WithEvents, WithConsumerOutbox {
   _id: string;
   source: string;
   channel: ChannelValue;
@@ -90,7 +95,8 @@ export const REPORT_INDEXES: CollectionIndexes[] = [
 
 export type AcceptOutcome =
   | { kind: 'accepted'; report: ReportDocument; outbox: OutboxEntry[] }
-  | { kind: 'duplicate'; report: ReportDocument }
+  /** `consumerEvents`: the stored events of a report its consumer handler publishes, for a redelivery to publish what a crash left. */
+  | { kind: 'duplicate'; report: ReportDocument; consumerEvents?: OutboxEntry[] }
   | { kind: 'conflict'; reasons: string[]; report: ReportDocument };
 
 export interface AcceptContext {
@@ -117,7 +123,8 @@ export class ReportStore {
   readonly #checkInserts: InsertBatcher<CheckDocument>;
   readonly #marks: PendingMarks;
 
-  constructor(db: Db) {
+  /** `consumerOutbox` tells whether a Kafka report's event is published yet (status reads). */
+  constructor(db: Db, private readonly consumerOutbox?: ConsumerOutbox) {
     this.#marks = new PendingMarks(db);
     this.reports = db.collection<ReportDocument>(Collections.REPORTS);
     this.cases = db.collection<CaseDocument>(Collections.CASES);
@@ -129,15 +136,16 @@ export class ReportStore {
   }
 
   async find(reportId: string): Promise<ReportDocument | null> {
-    return this.reports.findOne({ _id: reportId }, { projection: { outbox: 0, events: 0 } });
+    return this.reports.findOne({ _id: reportId }, { projection: { outbox: 0, events: 0, consumerOutbox: 0 } });
   }
 
-  /** A report and how many of its events still wait for the relay, in one read. */
+  /** A report and how many of its events still wait to be published, in one read (and one of marks or the ledger). */
   async findWithPending(reportId: string): Promise<{ report: ReportDocument; pendingEvents: number } | null> {
     const doc = await this.reports.findOne({ _id: reportId });
     if (!doc) return null;
-    const { outbox, events, ...report } = doc;
-    return { report, pendingEvents: (outbox?.length ?? 0) + (await this.#marks.countPending(events)) };
+    const { outbox, events, consumerOutbox, ...report } = doc;
+    const unpublished = consumerOutbox && this.consumerOutbox ? await this.consumerOutbox.countUnrecorded(events) : await this.#marks.countPending(events);
+    return { report, pendingEvents: (outbox?.length ?? 0) + unpublished };
   }
 
   /**
@@ -147,9 +155,11 @@ export class ReportStore {
   async accept(report: NormalisedReport, ctx: AcceptContext): Promise<AcceptOutcome> {
     const receivedAt = ctx.now ?? new Date();
     const eventId = deterministicUuid(`reports.accepted:${report.reportId}`);
-    // The mark (which holds no more than the event's id) goes in while the case is looked up: it
-    // must be stored before the report, not after the case, and this saves a round trip.
-    const [joined, marked] = await Promise.all([this.#joinOrOpenCase(report.reportId, report.caseKey, receivedAt), this.#marks.mark(Collections.REPORTS, report.reportId, [{ id: eventId }])]);
+    // From Kafka the input message is the pending record (ConsumerOutbox): no mark. Otherwise the mark
+    // (which holds no more than the event's id) goes in while the case is looked up: it must be
+    // stored before the report, not after the case, and this saves a round trip.
+    const consumer = ctx.channel === 'kafka';
+    const [joined, marked] = await Promise.all([this.#joinOrOpenCase(report.reportId, report.caseKey, receivedAt), consumer ? [] : this.#marks.mark(Collections.REPORTS, report.reportId, [{ id: eventId }])]);
     if ('existing' in joined) {
       await this.#marks.unmark(marked);
       return this.#sameOrConflict(joined.existing, report);
@@ -184,27 +194,34 @@ export class ReportStore {
     });
     const outbox = [outboxEntry(Topics.reportsAccepted, event)];
     doc.events = outbox;
+    if (consumer) doc.consumerOutbox = true;
     // Marked pending (above) before the report is written: a crash between the two publishes nothing
     // (the relay finds no report holding the entry), a crash after it leaves the mark for the relay.
     const { duplicate } = await this.#marks.insert(this.#reportInserts, Collections.REPORTS, doc, marked);
     if (duplicate) {
       // Seen before (a replay, a redelivery, or the same id over HTTP and Kafka at once).
-      const existing = await this.find(report.reportId);
+      const existing = await this.#findWithEvents(report.reportId);
       if (!existing) throw duplicate;
       return this.#sameOrConflict(existing, report);
     }
-    const { events: _events, ...stored } = doc;
+    const { events: _events, consumerOutbox: _consumerOutbox, ...stored } = doc;
     return { kind: 'accepted', report: stored, outbox };
   }
 
-  #sameOrConflict(existing: ReportDocument, report: NormalisedReport): AcceptOutcome {
+  /** A stored report with its events, which only a duplicate of a consumer-published report needs. */
+  async #findWithEvents(reportId: string): Promise<ReportDocument | null> {
+    return this.reports.findOne({ _id: reportId }, { projection: { outbox: 0 } });
+  }
+
+  #sameOrConflict(stored: ReportDocument, report: NormalisedReport): AcceptOutcome {
+    const { events, consumerOutbox, ...existing } = stored;
     if (existing.source !== report.source) {
       return { kind: 'conflict', report: existing, reasons: [`reportId ${report.reportId} is already used by another source; report ids must be unique (prefix them with your partner id)`] };
     }
     if (existing.fingerprint !== report.fingerprint) {
       return { kind: 'conflict', report: existing, reasons: [`reportId ${report.reportId} was already used for a different URL or different hashes`] };
     }
-    return { kind: 'duplicate', report: existing };
+    return consumerOutbox ? { kind: 'duplicate', report: existing, consumerEvents: events ?? [] } : { kind: 'duplicate', report: existing };
   }
 
   /**
@@ -223,7 +240,7 @@ export class ReportStore {
       const current = await this.cases.findOne({ _id: caseKey });
       if (!current) continue;
       if (current.open) return { caseId: current.caseId };
-      const existing = await this.find(reportId);
+      const existing = await this.#findWithEvents(reportId);
       if (existing) return { existing };
       const next = current.generation + 1;
       const reopened = await this.cases.findOneAndUpdate(

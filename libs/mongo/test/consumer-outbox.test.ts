@@ -1,0 +1,64 @@
+/**
+ * ConsumerOutbox: a consumer handler publishes the events of the document it wrote and waits for the
+ * broker; the ledger tells a replay (publish nothing) from a redelivery after a crash (publish what
+ * the crash kept back). Real broker and database.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isRetriable } from '@hashcheck/errors';
+import { ConsumerOutbox, OUTBOX_PUBLISHED, outboxEntry, type OutboxEntry } from '@hashcheck/mongo';
+import { waitFor } from '@hashcheck/testing';
+import { outboxFixture } from './outbox-fixture';
+
+const logger = { warn: () => undefined };
+
+test('concurrent publishes share one request and are recorded; a later instance publishes only what the ledger lacks', async (t) => {
+  const f = await outboxFixture(t, 'consumer-outbox');
+  if (!f) return;
+  const { topic, producer, mongo, recorder } = f;
+  const sends: number[] = [];
+  const counting = { publishTraced: async (...args: Parameters<typeof producer.publishTraced>) => { sends.push(args[1].length); await producer.publishTraced(...args); } };
+  const outbox = new ConsumerOutbox(mongo.db, counting, logger);
+
+  const entries: OutboxEntry[][] = Array.from({ length: 50 }, (_, n) => [outboxEntry(topic, f.event(n, `s${n}`))]);
+  await Promise.all(entries.map((e) => outbox.publish(e)));
+  assert.deepEqual(sends, [50], 'the 50 handlers of one batch went out in one request');
+  await waitFor(() => recorder.on(topic).length >= 50 || undefined, { what: '50 events' });
+  await waitFor(async () => ((await mongo.db.collection(OUTBOX_PUBLISHED).countDocuments({})) === 50 ? true : undefined), { what: 'the ledger to record all 50' });
+
+  // The same instance knows what it published without reading the ledger.
+  assert.equal(await outbox.publishUnrecorded(entries[3]), 0);
+  assert.equal(await outbox.countUnrecorded(entries[3]), 0);
+
+  // A new instance (after a restart): a replay of the same input finds every event recorded; a
+  // document whose publish a crash kept back (never recorded) is published, once.
+  const after = new ConsumerOutbox(mongo.db, producer, logger);
+  const kept = [outboxEntry(topic, f.event(900, 's900'))];
+  assert.equal(await after.countUnrecorded(kept), 1, 'not published yet: the status says so');
+  let published = 0;
+  for (const e of [...entries, kept]) published += await after.publishUnrecorded(e);
+  assert.equal(published, 1, 'only the event the crash kept back');
+  assert.equal(await after.publishUnrecorded(kept), 0, 'and only once');
+  await waitFor(() => recorder.on(topic).length >= 51 || undefined, { what: 'the kept-back event' });
+  await new Promise((r) => setTimeout(r, 500));
+  assert.deepEqual(f.published().sort((a, b) => a - b), [...Array.from({ length: 50 }, (_, n) => n), 900], 'each event exactly once');
+});
+
+test('a failed publish fails every handler waiting on it with a retriable error, so their inputs are redelivered', async (t) => {
+  const f = await outboxFixture(t, 'consumer-outbox-fail');
+  if (!f) return;
+  const { topic, mongo } = f;
+  // What kafkajs throws once its own retries are spent: marked not retriable.
+  const gaveUp = Object.assign(new Error('Number of retries exceeded'), { name: 'KafkaJSNumberOfRetriesExceeded', retriable: false });
+  const outbox = new ConsumerOutbox(mongo.db, { publishTraced: async () => { throw gaveUp; } }, logger);
+  const entries = [0, 1, 2].map((n) => [outboxEntry(topic, f.event(n))]);
+  const results = await Promise.allSettled(entries.map((e) => outbox.publish(e)));
+  assert.equal(results.length, 3);
+  for (const r of results) {
+    assert.equal(r.status, 'rejected');
+    assert.ok(isRetriable((r as PromiseRejectedResult).reason), 'retriable: the consumer redelivers instead of dead-lettering');
+  }
+  assert.equal(await mongo.db.collection(OUTBOX_PUBLISHED).countDocuments({}), 0, 'nothing recorded as published');
+  assert.equal(await outbox.countUnrecorded(entries[0]), 1, 'still unpublished as far as anyone knows');
+  assert.equal(f.published().length, 0);
+});
