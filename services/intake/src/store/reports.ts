@@ -16,7 +16,7 @@ import type { Resolution } from '@hashcheck/providers';
 import { caseIdOf } from '../domain/case-key';
 import { deterministicUuid } from '../domain/ids';
 import type { NormalisedReport } from '../domain/submission';
-import type { ConsumerOutbox} from '@hashcheck/mongo';
+import type { ConsumerOutbox } from '@hashcheck/mongo';
 import { InsertBatcher, OUTBOX_INDEX, outboxEntry, PendingMarks, type CollectionIndexes, type OutboxEntry, type WithConsumerOutbox, type WithEvents, type WithOutbox } from '@hashcheck/mongo';
 import { recordRejected } from '@hashcheck/telemetry';
 
