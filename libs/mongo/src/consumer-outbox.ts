@@ -2,6 +2,7 @@ import type { Collection, Db } from 'mongodb';
 import { ErrorCode, HashCheckError, isDuplicateKeyError } from '@hashcheck/errors';
 import type { EventProducer } from '@hashcheck/kafka';
 import type { EventEnvelope } from '@hashcheck/events';
+import type { CollectionIndexes } from './client';
 import { InsertBatcher } from './insert-batcher';
 import type { OutboxEntry } from './outbox';
 
@@ -12,6 +13,12 @@ export interface PublishedRecord {
   _id: string;
   at: Date;
 }
+
+/** Pruning reads records by age (MongoDB; FerretDB 1.24 reads the collection whatever the index). */
+export const OUTBOX_PUBLISHED_INDEXES: CollectionIndexes = { collection: OUTBOX_PUBLISHED, indexes: [{ key: { at: 1 }, name: 'by_age' }] };
+
+/** How often the ledger is pruned by default. */
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
 /** How many published ids an instance remembers, so a key's next message need not read the ledger. */
 const RECENT_IDS = 50_000;
@@ -104,6 +111,34 @@ export class ConsumerOutbox {
     if (candidates.length === 0) return 0;
     const recorded = await this.recordedIds(candidates.map((e) => e.id));
     return candidates.filter((e) => !recorded.has(e.id)).length;
+  }
+
+  /**
+   * Deletes every ledger record older than `retainMs`, now and every `everyMs`; returns a function
+   * that stops it. A record answers one question, whether a redelivered or replayed input was
+   * published already, so it is needed only while its input can still be read: keep it longer than
+   * the input topic's retention.
+   */
+  startPruning(options: { retainMs: number; everyMs?: number }, logger: { error: (o: object, m: string) => void }): () => Promise<void> {
+    let running: Promise<void> | undefined;
+    const pass = (): void => {
+      running ??= this.prune(new Date(Date.now() - options.retainMs))
+        .then(() => undefined)
+        .catch((err: unknown) => logger.error({ err }, 'pruning the published-events ledger failed; will try again'))
+        .finally(() => { running = undefined; });
+    };
+    const timer = setInterval(pass, options.everyMs ?? PRUNE_EVERY_MS);
+    timer.unref();
+    pass();
+    return async () => {
+      clearInterval(timer);
+      await running;
+    };
+  }
+
+  /** Deletes the ledger's records from before `before`; returns how many. */
+  async prune(before: Date): Promise<number> {
+    return (await this.ledger.deleteMany({ at: { $lt: before } })).deletedCount;
   }
 
   /** Which of these ids the ledger records as published. */

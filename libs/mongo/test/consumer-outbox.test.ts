@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isRetriable } from '@hashcheck/errors';
-import { ConsumerOutbox, OUTBOX_PUBLISHED, outboxEntry, type OutboxEntry } from '@hashcheck/mongo';
+import { ConsumerOutbox, OUTBOX_PUBLISHED, outboxEntry, type OutboxEntry, type PublishedRecord } from '@hashcheck/mongo';
 import { waitFor } from '@hashcheck/testing';
 import { outboxFixture } from './outbox-fixture';
 
@@ -61,4 +61,32 @@ test('a failed publish fails every handler waiting on it with a retriable error,
   assert.equal(await mongo.db.collection(OUTBOX_PUBLISHED).countDocuments({}), 0, 'nothing recorded as published');
   assert.equal(await outbox.countUnrecorded(entries[0]), 1, 'still unpublished as far as anyone knows');
   assert.equal(f.published().length, 0);
+});
+
+test('the ledger is pruned past its retention, now and then periodically, and pruning stops with its owner', async (t) => {
+  const f = await outboxFixture(t, 'consumer-outbox-prune');
+  if (!f) return;
+  const { mongo } = f;
+  const outbox = new ConsumerOutbox(mongo.db, f.producer, logger);
+  const ledger = mongo.db.collection<PublishedRecord>(OUTBOX_PUBLISHED);
+  const DAY = 24 * 60 * 60 * 1000;
+  const now = Date.now();
+  await ledger.insertMany([
+    { _id: 'old-1', at: new Date(now - 20 * DAY) },
+    { _id: 'old-2', at: new Date(now - 16 * DAY) },
+    { _id: 'kept', at: new Date(now - 14 * DAY) },
+    { _id: 'new', at: new Date(now) },
+  ]);
+  const errors: unknown[] = [];
+  const stop = outbox.startPruning({ retainMs: 15 * DAY, everyMs: 200 }, { error: (o) => errors.push(o) });
+  await waitFor(async () => ((await ledger.countDocuments({})) === 2 ? true : undefined), { what: 'the first pass' });
+  assert.deepEqual((await ledger.find().sort({ _id: 1 }).toArray()).map((r) => r._id), ['kept', 'new']);
+  // Periodic: a record that ages past the retention goes in a later pass.
+  await ledger.insertOne({ _id: 'aged', at: new Date(now - 30 * DAY) });
+  await waitFor(async () => ((await ledger.countDocuments({ _id: 'aged' })) === 0 ? true : undefined), { what: 'a later pass' });
+  await stop();
+  await ledger.insertOne({ _id: 'after-stop', at: new Date(now - 30 * DAY) });
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal(await ledger.countDocuments({ _id: 'after-stop' }), 1, 'no pass after stop');
+  assert.deepEqual(errors, []);
 });

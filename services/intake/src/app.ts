@@ -2,9 +2,9 @@ import type { Logger } from 'pino';
 import { Topics } from '@hashcheck/events';
 import type { App } from '@hashcheck/http';
 import { consumerPlugin } from '@hashcheck/kafka';
-import { ConsumerOutbox } from '@hashcheck/mongo';
+import { createConsumerOutbox, OUTBOX_PUBLISHED_INDEXES } from '@hashcheck/mongo';
 import { parseSecretKeys, providersPlugin } from '@hashcheck/providers';
-import { createServiceApp, groupId } from '@hashcheck/runtime';
+import { createServiceApp, groupId, ledgerRetentionMs } from '@hashcheck/runtime';
 import type { IntakeConfig } from './config';
 import { ApiKeyAuth } from './auth';
 import { parseApiKeys } from './domain/api-keys';
@@ -38,7 +38,7 @@ export async function buildApp(config: IntakeConfig, options: BuildOptions = {})
     service: SERVICE,
     description: 'Validates, normalises, de-duplicates and stores reports from partners (Kafka) and the hotline (HTTP); owns the provider registry.',
     config,
-    indexes: [...REPORT_INDEXES, ...PROVIDER_INDEXES],
+    indexes: [...REPORT_INDEXES, ...PROVIDER_INDEXES, OUTBOX_PUBLISHED_INDEXES],
     outboxCollections: [Collections.REPORTS, Collections.REJECTIONS, Collections.PROVIDERS],
     markedCollections: [Collections.REPORTS],
     ...(options.logger ? { logger: options.logger } : {}),
@@ -47,7 +47,7 @@ export async function buildApp(config: IntakeConfig, options: BuildOptions = {})
 
   await app.register(providersPlugin, { service: SERVICE });
   // Reports from Kafka are published by their consumer handler (no mark: see ConsumerOutbox).
-  const consumerOutbox = new ConsumerOutbox(app.mongo.db, app.kafka.producer, app.log);
+  const consumerOutbox = createConsumerOutbox(app, ledgerRetentionMs(Topics.reportsSubmitted));
   const reports = new ReportStore(app.mongo.db, consumerOutbox);
   const ingest = new Ingest(reports, app.providers, (hint) => app.outbox.notify(hint), consumerOutbox);
   app.decorate('intake', { reports, providers: new ProviderStore(app.mongo.db, secretKeys?.[0]), ingest, auth: new ApiKeyAuth(apiKeys) });
