@@ -13,7 +13,8 @@
  *   KAFKA_BROKERS=... MONGODB_URI=... npx tsx test/bench/pipeline.infra.bench.ts
  *   BENCH_REPORTS (default 3000: the largest burst; it is sized to ~1 min at the warm-up's rate),
  *   BENCH_RAW_MESSAGES (default 20000), BENCH_RATE_SECONDS (default 8), BENCH_OUTBOX_POLL_MS (default 2000),
- *   BENCH_STEADY_RATE (reports/s offered in the latency phase; default half of the burst's rate)
+ *   BENCH_STEADY_RATE (reports/s offered in the latency phase; default half of the burst's rate),
+ *   BENCH_RAW=off (no raw kafkajs baseline)
  *   BENCH_PROCESSES=1 (intake and hash-check each in a process of its own, as `npm start` runs them;
  *   default: both in the benchmark's process, sharing its event loop with the load generator)
  *
@@ -376,23 +377,27 @@ async function pipeline(): Promise<{ max: Burst; half: Steady; endsAt: string; n
   }
 }
 
-const raw = await rawBaseline();
-console.log(`raw kafkajs      max ${raw.max.perSecond.toFixed(0)} msg/s (${raw.max.received}/${RAW}); at ${raw.half.rate}/s: p50 ${raw.half.p50.toFixed(1)} ms, p99 ${raw.half.p99.toFixed(1)} ms (${raw.half.received}/${raw.half.offered})`);
+// BENCH_RAW=off: no raw baseline (the tracing benchmark compares pipeline runs only; a traced raw
+// phase would also spend the process's CPU on a send span per message before the pipeline starts).
+const raw = process.env.BENCH_RAW === 'off' ? undefined : await rawBaseline();
+if (raw) console.log(`raw kafkajs      max ${raw.max.perSecond.toFixed(0)} msg/s (${raw.max.received}/${RAW}); at ${raw.half.rate}/s: p50 ${raw.half.p50.toFixed(1)} ms, p99 ${raw.half.p99.toFixed(1)} ms (${raw.half.received}/${raw.half.offered})`);
+else console.log('raw kafkajs      baseline not run (BENCH_RAW=off)');
 const p = await pipeline();
 const stage = `reports.submitted -> ${p.endsAt.replace(/^hashcheck\./, '').replace(/\.v1$/, '')}`;
 console.log(`pipeline (${stage}) max ${p.max.perSecond.toFixed(0)} reports/s (${p.max.received}/${p.n}); at ${p.half.rate}/s: p50 ${p.half.p50.toFixed(1)} ms, p99 ${p.half.p99.toFixed(1)} ms (${p.half.received}/${p.half.offered})`);
 if (p.endsAt !== Topics.reportsMatched) console.log('NOTE: measured to reports.accepted only (BENCH_TO=accepted): intake alone, without hash-check.');
-console.log(`pipeline CPU per report in the burst: database ${p.cpu.database.toFixed(2)} ms, broker ${p.cpu.broker.toFixed(2)} ms (raw: ${raw.brokerCpu.toFixed(3)} ms a message), ${SERVICES_CPU} ${p.cpu.services.toFixed(2)} ms`);
-const ratio = p.max.perSecond / raw.max.perSecond;
-console.log(`pipeline / raw throughput: ${(ratio * 100).toPrecision(2)} % (target >= 50 %); pipeline p99 at half load ${p.half.p99.toFixed(0)} ms (target < 250 ms)`);
+console.log(`pipeline CPU per report in the burst: database ${p.cpu.database.toFixed(2)} ms, broker ${p.cpu.broker.toFixed(2)} ms${raw ? ` (raw: ${raw.brokerCpu.toFixed(3)} ms a message)` : ''}, ${SERVICES_CPU} ${p.cpu.services.toFixed(2)} ms`);
+const ratio = raw ? p.max.perSecond / raw.max.perSecond : NaN;
+if (raw) console.log(`pipeline / raw throughput: ${(ratio * 100).toPrecision(2)} % (target >= 50 %); pipeline p99 at half load ${p.half.p99.toFixed(0)} ms (target < 250 ms)`);
+const baseline = (value: number) => (raw ? { baseline: value } : {});
 console.log(JSON.stringify({
   results: [
-    { name: `pipeline throughput (${stage})`, value: Math.round(p.max.perSecond), unit: 'reports/s', baseline: Math.round(raw.max.perSecond), ratio: Number(ratio.toPrecision(3)) },
-    { name: `pipeline p50 latency at ${p.half.rate}/s (${stage})`, value: Number(p.half.p50.toFixed(1)), unit: 'ms', baseline: Number(raw.half.p50.toFixed(1)) },
-    { name: `pipeline p99 latency at ${p.half.rate}/s (${stage})`, value: Number(p.half.p99.toFixed(1)), unit: 'ms', baseline: Number(raw.half.p99.toFixed(1)) },
-    { name: 'raw kafkajs produce->consume throughput', value: Math.round(raw.max.perSecond), unit: 'msg/s' },
+    { name: `pipeline throughput (${stage})`, value: Math.round(p.max.perSecond), unit: 'reports/s', ...(raw ? { baseline: Math.round(raw.max.perSecond), ratio: Number(ratio.toPrecision(3)) } : {}) },
+    { name: `pipeline p50 latency at ${p.half.rate}/s (${stage})`, value: Number(p.half.p50.toFixed(1)), unit: 'ms', ...baseline(Number(raw?.half.p50.toFixed(1))) },
+    { name: `pipeline p99 latency at ${p.half.rate}/s (${stage})`, value: Number(p.half.p99.toFixed(1)), unit: 'ms', ...baseline(Number(raw?.half.p99.toFixed(1))) },
+    ...(raw ? [{ name: 'raw kafkajs produce->consume throughput', value: Math.round(raw.max.perSecond), unit: 'msg/s' }] : []),
     ...(Number.isFinite(p.cpu.database) ? [{ name: `database CPU per report, burst (${stage})`, value: Number(p.cpu.database.toFixed(2)), unit: 'ms' }] : []),
-    ...(Number.isFinite(p.cpu.broker) ? [{ name: `broker CPU per report, burst (${stage})`, value: Number(p.cpu.broker.toFixed(2)), unit: 'ms', baseline: Number(raw.brokerCpu.toFixed(3)) }] : []),
+    ...(Number.isFinite(p.cpu.broker) ? [{ name: `broker CPU per report, burst (${stage})`, value: Number(p.cpu.broker.toFixed(2)), unit: 'ms', ...baseline(Number(raw?.brokerCpu.toFixed(3))) }] : []),
     { name: `services CPU per report, burst (${stage})`, value: Number(p.cpu.services.toFixed(2)), unit: 'ms' },
   ],
 }));
