@@ -4,6 +4,7 @@ import type { EventProducer } from '@hashcheck/kafka';
 import type { EventEnvelope } from '@hashcheck/events';
 import type { CollectionIndexes } from './client';
 import { InsertBatcher } from './insert-batcher';
+import { RecentIds } from './recent-ids';
 import type { OutboxEntry } from './outbox';
 
 /** Event ids a consumer handler published (and had acknowledged): see ConsumerOutbox. */
@@ -62,7 +63,7 @@ interface Queued {
 export class ConsumerOutbox {
   readonly ledger: Collection<PublishedRecord>;
   readonly #records: InsertBatcher<PublishedRecord>;
-  readonly #recent = new Set<string>();
+  readonly #recent = new RecentIds(RECENT_IDS);
   #queue: Queued[] = [];
   #flushing = false;
 
@@ -179,7 +180,7 @@ export class ConsumerOutbox {
             return;
           }
           for (const q of group) {
-            this.#remember(q.entry.id);
+            this.#recent.add(q.entry.id);
             q.resolve();
           }
           this.#record(group.map((q) => q.entry.id));
@@ -196,16 +197,6 @@ export class ConsumerOutbox {
       this.#records.insert({ _id: id, at }).catch((err: unknown) => {
         if (!isDuplicateKeyError(err)) this.logger.warn({ err, eventId: id }, 'could not record a published event; a replay may publish it again (same id)');
       });
-    }
-  }
-
-  #remember(id: string): void {
-    this.#recent.add(id);
-    if (this.#recent.size > RECENT_IDS) {
-      for (const old of this.#recent) {
-        this.#recent.delete(old);
-        if (this.#recent.size <= RECENT_IDS * 0.9) break;
-      }
     }
   }
 }

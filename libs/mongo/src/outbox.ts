@@ -1,6 +1,7 @@
 import type { Db, Document, Filter } from 'mongodb';
 import type { EventEnvelope } from '@hashcheck/events';
 import { captureContext, type Carrier, type EventProducer } from '@hashcheck/kafka';
+import { RecentIds } from './recent-ids';
 import { OUTBOX_PENDING, PendingMarks, type PendingMark, type WithEvents } from './pending-marks';
 
 /**
@@ -178,7 +179,7 @@ export class OutboxRelay {
    * back, so a sweep that ran between the write and the hinted pass may have published them
    * already: those are skipped, not published twice.
    */
-  #recent = new Set<string>();
+  #recent = new RecentIds(RECENT_IDS);
   readonly #marked: Set<string>;
   readonly #marks: PendingMarks;
   /**
@@ -412,7 +413,7 @@ export class OutboxRelay {
     }
     for (const [topic, items] of byTopic) {
       await this.options.producer.publishTraced(topic, items);
-      for (const { event } of items) this.#remember(event.id);
+      for (const { event } of items) this.#recent.add(event.id);
     }
   }
 
@@ -485,16 +486,6 @@ export class OutboxRelay {
         await this.#marks.unmark(orphans);
       }
       if (page.length < batch) return published;
-    }
-  }
-
-  #remember(id: string): void {
-    this.#recent.add(id);
-    if (this.#recent.size > RECENT_IDS) {
-      for (const old of this.#recent) {
-        this.#recent.delete(old);
-        if (this.#recent.size <= RECENT_IDS * 0.9) break;
-      }
     }
   }
 
