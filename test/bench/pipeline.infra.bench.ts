@@ -23,7 +23,7 @@
  * they move much less than throughput when other work shares the machine.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -36,6 +36,7 @@ import { randomName } from '@hashcheck/testing';
 import type { App } from '@hashcheck/http';
 import { ADMIN_KEY, bootHashCheck, bootIntake, hashCheckEnv, intakeEnv, isolation, SERVICE_ADMIN_KEY, submitted } from '../e2e/pipeline-harness';
 import { ServiceProcess } from '../faults/harness';
+import { cpuMsOf, pidListeningOn } from './proc';
 
 const brokers = process.env.KAFKA_BROKERS;
 const mongoUri = process.env.MONGODB_URI;
@@ -55,64 +56,6 @@ const STEADY_RATE = process.env.BENCH_STEADY_RATE ? Number(process.env.BENCH_STE
 const PROCESSES = process.env.BENCH_PROCESSES === '1';
 const SERVICES_CPU = PROCESSES ? 'intake + hash-check processes' : 'intake + hash-check + benchmark process';
 
-/** The local database server listening on MONGODB_URI's port (ferretdb-wrapper or mongod), if it runs here. */
-function databasePid(): number | undefined {
-  const port = new URL(mongoUri!).port;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (args.some((a) => /ferretdb|mongod/.test(a)) && args.some((a) => a === `127.0.0.1:${port}` || a === port)) return Number(entry);
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return undefined;
-}
-
-/**
- * The process listening on a local TCP port (the broker), found by its socket: the listening
- * socket's inode in /proc/net/tcp, then the process holding it among its file descriptors.
- */
-function pidListeningOn(port: number): number | undefined {
-  const inodes = new Set<string>();
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    try {
-      for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
-        const f = line.trim().split(/\s+/);
-        // local_address is HEX_IP:HEX_PORT; state 0A is LISTEN.
-        if (f.length > 9 && f[3] === '0A' && parseInt(f[1]!.split(':')[1]!, 16) === port) inodes.add(f[9]!);
-      }
-    } catch {
-      // no such table
-    }
-  }
-  if (inodes.size === 0) return undefined;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      for (const fd of readdirSync(`/proc/${entry}/fd`)) {
-        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${entry}/fd/${fd}`));
-        if (m && inodes.has(m[1]!)) return Number(entry);
-      }
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return undefined;
-}
-
-/** utime + stime of a process, in ms (from /proc/<pid>/stat; clock ticks are 100 Hz on Linux). */
-function cpuMsOf(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return NaN;
-  }
-}
 
 const selfCpuMs = (): number => {
   const u = process.cpuUsage();
@@ -336,7 +279,7 @@ async function pipeline(): Promise<{ max: Burst; half: Steady; endsAt: string; n
     const n = Math.min(REPORTS, Math.max(300, Math.round(warm.perSecond * 60)));
     process.stderr.write(`pipeline: warm-up done (${warm.perSecond.toFixed(0)}/s); burst of ${n}\n`);
     const burstItems = Array.from({ length: n }, (_, i) => make(i));
-    const dbPid = databasePid();
+    const dbPid = pidListeningOn(Number(new URL(mongoUri!).port));
     // In-process, the services' CPU is this process's (the benchmark's clients included); otherwise theirs.
     const servicesCpu = (): number => (PROCESSES ? intake.cpuMs() + (hashCheck?.cpuMs() ?? 0) : selfCpuMs());
     const kafkaPid = brokerPid();

@@ -15,7 +15,7 @@
  *   rounds of every variant, in rotating order, compared by their medians.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { cpuMsOf } from './proc';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,17 +38,8 @@ const drainProcess = spawn(process.execPath, ['-e', `
 `], { stdio: ['ignore', 'pipe', 'inherit'] });
 const drainPort = await new Promise<number>((ok) => drainProcess.stdout.once('data', (d: Buffer) => ok(Number(d.toString().trim()))));
 process.on('exit', () => drainProcess.kill());
-const cpuSecondsOf = (pid: number | undefined): number => {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return NaN;
-  }
-};
+const cpuSecondsOf = (pid: number | undefined): number => cpuMsOf(pid) / 1000;
 
-/** Linux's USER_HZ: /proc reports CPU time in these ticks. */
-const CLOCK_TICKS = 100;
 
 function run(variant: Variant): Promise<Run> {
   const traced = variant !== 'plain';
@@ -80,12 +71,9 @@ function run(variant: Variant): Promise<Run> {
     // The child's CPU time (utime + stime from /proc), sampled until it exits: on a machine shared
     // with other work, CPU per report tells the cost of tracing better than wall-clock throughput.
     const sample = (): void => {
-      try {
-        const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-        cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-      } catch {
-        // gone already, or not Linux: keep the last sample
-      }
+      const now = cpuSecondsOf(child.pid);
+      // NaN: gone already, or not Linux: keep the last sample.
+      if (Number.isFinite(now)) cpuSeconds = now;
     };
     const sampler = setInterval(sample, 250);
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
@@ -117,7 +105,7 @@ const median = (xs: number[]): number => {
 // run does not count as tracing overhead in one direction.
 const ROUNDS = Math.max(1, Number(process.env.BENCH_TRACING_ROUNDS ?? 2));
 const variants: Variant[] = zipkin ? ['plain', 'drain', 'zipkin'] : ['plain', 'drain'];
-const runs: Array<{ variant: Variant; rs: Result[]; cpuMsPerReport: number; drainCpuS: number }> = [];
+const runs: Array<{ variant: Variant; rs: Result[]; cpuMsPerReport: number }> = [];
 for (let round = 0; round < ROUNDS; round++) {
   for (let k = 0; k < variants.length; k++) {
     const variant = variants[(k + round) % variants.length]!;
@@ -127,7 +115,7 @@ for (let round = 0; round < ROUNDS; round++) {
     const drainCpuS = cpuSecondsOf(drainProcess.pid) - drain0;
     const cpuMsPerReport = (cpuSeconds * 1000) / reports;
     console.log(`round ${round + 1} ${variant.padEnd(6)}: ${throughput(rs)} reports/s, p99 ${p99(rs)} ms; ${cpuSeconds.toFixed(1)} CPU-s for ${reports} reports = ${cpuMsPerReport.toFixed(2)} CPU-ms/report, start-up included${variant === 'drain' ? `; the drain used ${drainCpuS.toFixed(1)} CPU-s` : ''}${variant === 'plain' ? '' : `; spans dropped ${losses.dropped}, failed exports ${losses.failedExports}`} (load average ${before} before, ${load()} after)`);
-    runs.push({ variant, rs, cpuMsPerReport, drainCpuS });
+    runs.push({ variant, rs, cpuMsPerReport });
   }
 }
 const of = (v: Variant) => runs.filter((r) => r.variant === v);

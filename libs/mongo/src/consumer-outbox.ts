@@ -1,11 +1,13 @@
+import type { FastifyInstance } from 'fastify';
 import type { Collection, Db } from 'mongodb';
 import { ErrorCode, HashCheckError, isDuplicateKeyError } from '@hashcheck/errors';
+import { registry } from '@hashcheck/events';
 import type { EventProducer } from '@hashcheck/kafka';
-import type { EventEnvelope } from '@hashcheck/events';
 import type { CollectionIndexes } from './client';
 import { InsertBatcher } from './insert-batcher';
+import { tracedEvent, type OutboxEntry } from './outbox';
+import { existingIds } from './pending-marks';
 import { RecentIds } from './recent-ids';
-import type { OutboxEntry } from './outbox';
 
 /** Event ids a consumer handler published (and had acknowledged): see ConsumerOutbox. */
 export const OUTBOX_PUBLISHED = 'outbox_published';
@@ -23,8 +25,11 @@ const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
 /** How many published ids an instance remembers, so a key's next message need not read the ledger. */
 const RECENT_IDS = 50_000;
-/** Ids per ledger lookup (the local stack's FerretDB narrows `_id: { $in }` in SQL up to 1,000 values). */
-const ID_CHUNK = 500;
+
+interface Logger {
+  warn: (o: object, m: string) => void;
+  error: (o: object, m: string) => void;
+}
 
 /** A document whose events its consumer handler publishes (ConsumerOutbox), not the relay. */
 export interface WithConsumerOutbox {
@@ -44,9 +49,10 @@ interface Queued {
  * broker's acknowledgement before it returns, i.e. before its input offset can be committed.
  *
  * Why: the marks (PendingMarks) cost one insert on the handler's path and one delete after the
- * publish, per document. On the pipeline benchmark at 400 reports/s, leaving them out (both
- * services) took the latency from p50 / p99 327 / 549 ms to 167 / 365 ms and the database's CPU per
- * report from 0.86 to 0.58 ms (test/bench/pipeline.infra.bench.ts, docs/performance.md).
+ * publish, per document. On the pipeline benchmark at 400 reports/s (both services), this took p50 /
+ * p99 from 267 – 343 / 460 – 581 ms (six runs with marks) to 188 – 231 / 368 – 653 ms (three runs),
+ * and the database's CPU per report from 0.72 – 0.94 to 0.58 – 0.69 ms
+ * (test/bench/pipeline.infra.bench.ts, docs/performance.md).
  *
  * Recovery: a crash after the write and before the acknowledgement leaves the input uncommitted;
  * it is redelivered, its write finds the document there already, and the handler calls
@@ -70,7 +76,7 @@ export class ConsumerOutbox {
   constructor(
     db: Db,
     private readonly producer: Pick<EventProducer, 'publishTraced'>,
-    private readonly logger: { warn: (o: object, m: string) => void },
+    private readonly logger: Logger,
   ) {
     this.ledger = db.collection<PublishedRecord>(OUTBOX_PUBLISHED);
     this.#records = new InsertBatcher(this.ledger);
@@ -98,39 +104,34 @@ export class ConsumerOutbox {
    * Returns how many it published.
    */
   async publishUnrecorded(entries: readonly OutboxEntry[] | undefined): Promise<number> {
-    const candidates = (entries ?? []).filter((e) => !this.#recent.has(e.id));
-    if (candidates.length === 0) return 0;
-    const recorded = await this.recordedIds(candidates.map((e) => e.id));
-    const missing = candidates.filter((e) => !recorded.has(e.id));
+    const missing = await this.#unrecorded(entries);
     await this.publish(missing);
     return missing.length;
   }
 
   /** Of these entries, how many are not known to be published (for status reads). */
   async countUnrecorded(entries: readonly OutboxEntry[] | undefined): Promise<number> {
-    const candidates = (entries ?? []).filter((e) => !this.#recent.has(e.id));
-    if (candidates.length === 0) return 0;
-    const recorded = await this.recordedIds(candidates.map((e) => e.id));
-    return candidates.filter((e) => !recorded.has(e.id)).length;
+    return (await this.#unrecorded(entries)).length;
   }
 
   /**
-   * Deletes every ledger record older than `retainMs`, now and every `everyMs`; returns a function
-   * that stops it. A record answers one question, whether a redelivered or replayed input was
-   * published already, so it is needed only while its input can still be read: keep it longer than
-   * the input topic's retention.
+   * Deletes every ledger record older than `retainMs`, every `everyMs`; returns a function that
+   * stops it. A record answers one question, whether a redelivered or replayed input was published
+   * already, so it is needed only while its input can still be read: keep it longer than the input
+   * topic's retention. The first pass comes one interval after the start, not at it: a restart is
+   * when the backlog is consumed, and on FerretDB the pass reads the whole ledger on the service's
+   * connection.
    */
-  startPruning(options: { retainMs: number; everyMs?: number }, logger: { error: (o: object, m: string) => void }): () => Promise<void> {
+  startPruning(options: { retainMs: number; everyMs?: number }): () => Promise<void> {
     let running: Promise<void> | undefined;
     const pass = (): void => {
       running ??= this.prune(new Date(Date.now() - options.retainMs))
         .then(() => undefined)
-        .catch((err: unknown) => logger.error({ err }, 'pruning the published-events ledger failed; will try again'))
+        .catch((err: unknown) => this.logger.error({ err }, 'pruning the published-events ledger failed; will try again'))
         .finally(() => { running = undefined; });
     };
     const timer = setInterval(pass, options.everyMs ?? PRUNE_EVERY_MS);
     timer.unref();
-    pass();
     return async () => {
       clearInterval(timer);
       await running;
@@ -142,13 +143,12 @@ export class ConsumerOutbox {
     return (await this.ledger.deleteMany({ at: { $lt: before } })).deletedCount;
   }
 
-  /** Which of these ids the ledger records as published. */
-  async recordedIds(ids: readonly string[]): Promise<Set<string>> {
-    const found = new Set<string>();
-    for (let i = 0; i < ids.length; i += ID_CHUNK) {
-      for (const r of await this.ledger.find({ _id: { $in: ids.slice(i, i + ID_CHUNK) } }, { projection: { _id: 1 } }).toArray()) found.add(r._id);
-    }
-    return found;
+  /** Those of these entries that neither this instance nor the ledger knows to be published. */
+  async #unrecorded(entries: readonly OutboxEntry[] | undefined): Promise<OutboxEntry[]> {
+    const candidates = (entries ?? []).filter((e) => !this.#recent.has(e.id));
+    if (candidates.length === 0) return [];
+    const recorded = await existingIds(this.ledger, candidates.map((e) => e.id));
+    return candidates.filter((e) => !recorded.has(e.id));
   }
 
   async #flush(): Promise<void> {
@@ -167,10 +167,7 @@ export class ConsumerOutbox {
       await Promise.all(
         [...byTopic].map(async ([topic, group]) => {
           try {
-            await this.producer.publishTraced(
-              topic,
-              group.map(({ entry }) => ({ event: typeof entry.event === 'string' ? (JSON.parse(entry.event) as EventEnvelope) : entry.event, carrier: entry.carrier ?? {} })),
-            );
+            await this.producer.publishTraced(topic, group.map(({ entry }) => tracedEvent(entry)));
           } catch (err) {
             // Always retriable: the handler must fail and its input be redelivered. kafkajs gives up
             // with a non-retriable error once its own retries are spent (a broker away for a while),
@@ -199,4 +196,30 @@ export class ConsumerOutbox {
       });
     }
   }
+}
+
+/**
+ * How long a consumer's ledger keeps a record: a day past its input topic's retention, after which
+ * no replay can reach that input.
+ */
+export function ledgerRetentionMs(inputTopic: string): number {
+  const retention = registry.topic(inputTopic)?.retentionMs;
+  if (retention === undefined) throw new Error(`${inputTopic} has no retention in the topic registry: its ledger would be kept forever`);
+  return retention + 24 * 60 * 60 * 1000;
+}
+
+/**
+ * The ConsumerOutbox for an app's handlers of `inputTopic`, its ledger pruned past that topic's
+ * retention (ledgerRetentionMs) from when the app is ready until it closes.
+ */
+export function createConsumerOutbox(
+  app: Pick<FastifyInstance, 'mongo' | 'kafka'> & { log: Logger; addHook: (name: 'onReady' | 'onClose', hook: () => Promise<void>) => unknown },
+  inputTopic: string,
+): ConsumerOutbox {
+  const retainMs = ledgerRetentionMs(inputTopic);
+  const outbox = new ConsumerOutbox(app.mongo.db, app.kafka.producer, app.log);
+  let stop: (() => Promise<void>) | undefined;
+  app.addHook('onReady', async () => { stop = outbox.startPruning({ retainMs }); });
+  app.addHook('onClose', async () => stop?.());
+  return outbox;
 }

@@ -32,6 +32,11 @@ export function outboxEntry(topic: string, event: EventEnvelope): OutboxEntry {
   return { id: event.id, topic, event: JSON.stringify(event), carrier: captureContext(), createdAt: new Date() };
 }
 
+/** An entry as the producer publishes it: the event, under the trace context captured with it. */
+export function tracedEvent(entry: OutboxEntry): { event: EventEnvelope; carrier: Carrier } {
+  return { event: typeof entry.event === 'string' ? (JSON.parse(entry.event) as EventEnvelope) : entry.event, carrier: entry.carrier ?? {} };
+}
+
 /**
  * Serves the relay's sweeps on MongoDB: they look for entries by age, so only documents with
  * pending entries are read (FerretDB reads every document whatever the index). It replaced
@@ -409,7 +414,7 @@ export class OutboxRelay {
     for (const entry of entries) {
       let group = byTopic.get(entry.topic);
       if (!group) byTopic.set(entry.topic, (group = []));
-      group.push({ event: typeof entry.event === 'string' ? (JSON.parse(entry.event) as EventEnvelope) : entry.event, carrier: entry.carrier ?? {} });
+      group.push(tracedEvent(entry));
     }
     for (const [topic, items] of byTopic) {
       await this.options.producer.publishTraced(topic, items);

@@ -1,4 +1,4 @@
-import type { Collection, Db } from 'mongodb';
+import type { Collection, Db, Filter } from 'mongodb';
 import { isDuplicateKeyError } from '@hashcheck/errors';
 import type { CollectionIndexes } from './client';
 import { InsertBatcher } from './insert-batcher';
@@ -41,6 +41,19 @@ export interface WithEvents {
 
 /** The sweeps look for marks by age (MongoDB; FerretDB reads the few pending marks whatever the index). */
 export const OUTBOX_PENDING_INDEXES: CollectionIndexes = { collection: OUTBOX_PENDING, indexes: [{ key: { createdAt: 1 }, name: 'by_age' }] };
+
+/**
+ * Which of these `_id`s a collection holds. A find, not countDocuments: FerretDB narrows a find by
+ * `_id: { $in }` in SQL (the local stack's patch), not an aggregation's $match.
+ */
+export async function existingIds<T extends { _id: string }>(coll: Collection<T>, ids: readonly string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (let i = 0; i < ids.length; i += ID_CHUNK) {
+    const page = await coll.find({ _id: { $in: ids.slice(i, i + ID_CHUNK) } } as Filter<T>, { projection: { _id: 1 } }).toArray();
+    for (const d of page) found.add(d._id as string);
+  }
+  return found;
+}
 
 /** The writer's side: marks entries pending before their document is written. */
 export class PendingMarks {
@@ -98,14 +111,8 @@ export class PendingMarks {
   }
 
   /** Which of these ids are still marked pending. */
-  async pendingIds(ids: readonly string[]): Promise<Set<string>> {
-    const pending = new Set<string>();
-    // find, not countDocuments: FerretDB narrows a find by `_id: { $in }` in SQL (the local stack's
-    // patch), not an aggregation's $match.
-    for (let i = 0; i < ids.length; i += ID_CHUNK) {
-      for (const m of await this.marks.find({ _id: { $in: ids.slice(i, i + ID_CHUNK) } }, { projection: { _id: 1 } }).toArray()) pending.add(m._id);
-    }
-    return pending;
+  pendingIds(ids: readonly string[]): Promise<Set<string>> {
+    return existingIds(this.marks, ids);
   }
 
   /** How many of these entries still wait for the relay. */

@@ -1,6 +1,5 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
-import { ConsumerOutbox } from './consumer-outbox';
 import { OutboxRelay } from './outbox';
 
 declare module 'fastify' {
@@ -35,17 +34,3 @@ export const outboxRelayPlugin = fp<OutboxRelayPluginOptions>(
   { name: 'hashcheck-outbox-relay', dependencies: ['hashcheck-mongo', 'hashcheck-kafka'] },
 );
 
-/**
- * The ConsumerOutbox for an app's consumer handlers, its ledger pruned past `retainMs` (longer than
- * the input topic's retention) from when the app is ready until it closes.
- */
-export function createConsumerOutbox(
-  app: Pick<FastifyInstance, 'mongo' | 'kafka'> & { log: { warn: (o: object, m: string) => void; error: (o: object, m: string) => void }; addHook: (name: 'onReady' | 'onClose', hook: () => Promise<void>) => unknown },
-  retainMs: number,
-): ConsumerOutbox {
-  const outbox = new ConsumerOutbox(app.mongo.db, app.kafka.producer, app.log);
-  let stop: (() => Promise<void>) | undefined;
-  app.addHook('onReady', async () => { stop = outbox.startPruning({ retainMs }, app.log); });
-  app.addHook('onClose', async () => stop?.());
-  return outbox;
-}

@@ -5,12 +5,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Kafka, logLevel } from 'kafkajs';
 import { isRetriable } from '@hashcheck/errors';
+import { EventProducer } from '@hashcheck/kafka';
 import { ConsumerOutbox, OUTBOX_PUBLISHED, outboxEntry, type OutboxEntry, type PublishedRecord } from '@hashcheck/mongo';
 import { waitFor } from '@hashcheck/testing';
 import { outboxFixture } from './outbox-fixture';
 
-const logger = { warn: () => undefined };
+const logger = { warn: () => undefined, error: () => undefined };
 
 test('concurrent publishes share one request and are recorded; a later instance publishes only what the ledger lacks', async (t) => {
   const f = await outboxFixture(t, 'consumer-outbox');
@@ -48,26 +50,32 @@ test('a failed publish fails every handler waiting on it with a retriable error,
   const f = await outboxFixture(t, 'consumer-outbox-fail');
   if (!f) return;
   const { topic, mongo } = f;
-  // What kafkajs throws once its own retries are spent: marked not retriable.
-  const gaveUp = Object.assign(new Error('Number of retries exceeded'), { name: 'KafkaJSNumberOfRetriesExceeded', retriable: false });
-  const outbox = new ConsumerOutbox(mongo.db, { publishTraced: async () => { throw gaveUp; } }, logger);
-  const entries = [0, 1, 2].map((n) => [outboxEntry(topic, f.event(n))]);
+  // A real producer, with few retries, publishing to a topic the broker does not have (and will not
+  // create): kafkajs gives up with an error it marks not retriable.
+  const kafka = new Kafka({ clientId: 'consumer-outbox-fail', brokers: process.env.KAFKA_BROKERS!.split(','), retry: { retries: 1, initialRetryTime: 100 }, logLevel: logLevel.NOTHING });
+  const producer = new EventProducer(kafka, f.producer.codec);
+  await producer.connect();
+  t.after(() => producer.disconnect());
+  const outbox = new ConsumerOutbox(mongo.db, producer, logger);
+  const missing = `${topic}-missing`;
+  const entries = [0, 1, 2].map((n) => [{ ...outboxEntry(topic, f.event(n)), topic: missing }]);
   const results = await Promise.allSettled(entries.map((e) => outbox.publish(e)));
   assert.equal(results.length, 3);
   for (const r of results) {
     assert.equal(r.status, 'rejected');
-    assert.ok(isRetriable((r as PromiseRejectedResult).reason), 'retriable: the consumer redelivers instead of dead-lettering');
+    const reason = (r as PromiseRejectedResult).reason as Error;
+    assert.equal(isRetriable(reason.cause), false, `kafkajs gave up with an error it calls final: ${String(reason.cause)}`);
+    assert.ok(isRetriable(reason), 'retriable: the consumer redelivers instead of dead-lettering');
   }
   assert.equal(await mongo.db.collection(OUTBOX_PUBLISHED).countDocuments({}), 0, 'nothing recorded as published');
   assert.equal(await outbox.countUnrecorded(entries[0]), 1, 'still unpublished as far as anyone knows');
   assert.equal(f.published().length, 0);
 });
 
-test('the ledger is pruned past its retention, now and then periodically, and pruning stops with its owner', async (t) => {
+test('the ledger is pruned past its retention, one interval after the start and then periodically, and pruning stops with its owner', async (t) => {
   const f = await outboxFixture(t, 'consumer-outbox-prune');
   if (!f) return;
   const { mongo } = f;
-  const outbox = new ConsumerOutbox(mongo.db, f.producer, logger);
   const ledger = mongo.db.collection<PublishedRecord>(OUTBOX_PUBLISHED);
   const DAY = 24 * 60 * 60 * 1000;
   const now = Date.now();
@@ -78,7 +86,8 @@ test('the ledger is pruned past its retention, now and then periodically, and pr
     { _id: 'new', at: new Date(now) },
   ]);
   const errors: unknown[] = [];
-  const stop = outbox.startPruning({ retainMs: 15 * DAY, everyMs: 200 }, { error: (o) => errors.push(o) });
+  const watched = new ConsumerOutbox(mongo.db, f.producer, { warn: () => undefined, error: (o) => errors.push(o) });
+  const stop = watched.startPruning({ retainMs: 15 * DAY, everyMs: 200 });
   await waitFor(async () => ((await ledger.countDocuments({})) === 2 ? true : undefined), { what: 'the first pass' });
   assert.deepEqual((await ledger.find().sort({ _id: 1 }).toArray()).map((r) => r._id), ['kept', 'new']);
   // Periodic: a record that ages past the retention goes in a later pass.

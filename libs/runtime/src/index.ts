@@ -36,16 +36,6 @@ export interface ServiceAppOptions {
 /** One codec for the whole system, over the one registry of event types. */
 export const codec = new EventCodec(registry);
 
-/**
- * How long a consumer's published-events ledger (ConsumerOutbox) keeps a record: a day past its
- * input topic's retention, after which no replay can reach that input.
- */
-export function ledgerRetentionMs(inputTopic: string): number {
-  const retention = registry.topic(inputTopic)?.retentionMs;
-  if (retention === undefined) throw new Error(`${inputTopic} has no retention in the topic registry: its ledger would be kept forever`);
-  return retention + 24 * 60 * 60 * 1000;
-}
-
 /** Consumer group ids are per service (and per topic prefix, so tests can run side by side). */
 export function groupId(config: Pick<ServiceConfig, 'KAFKA_TOPIC_PREFIX'>, service: string, purpose: string): string {
   return `${config.KAFKA_TOPIC_PREFIX}hashcheck-${service}-${purpose}`;

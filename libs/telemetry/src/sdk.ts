@@ -43,8 +43,9 @@ export function startTelemetry(options: TelemetryOptions = {}): NodeSDK | undefi
 
 /**
  * The batch span processor's limits, where the operator has not set them. With the SDK's defaults
- * (a queue of 2,048 spans, batches of 512, every 5 s) a burst of the pipeline (~14 spans a report,
- * ~900 reports/s) overflowed the queue: 5,397 of ~106,000 spans were dropped in one benchmark run,
+ * (a queue of 2,048 spans, batches of 512, every 5 s) a burst of the pipeline (~900 reports/s, a
+ * dozen spans a report: 11 counted in session 7, two more then from the benchmark's receivers)
+ * overflowed the queue: 5,397 of ~106,000 spans were dropped in one benchmark run,
  * silently, leaving reports with holes in their traces. With these, none were dropped in the same
  * run (the queue holds at most ~16,000 spans; its memory was not measured). `OTEL_LOG_LEVEL=warn` makes the
  * SDK say so when it drops spans or an export fails, instead of saying nothing.

@@ -4,7 +4,7 @@ import { ChunkCipher } from '@hashcheck/hash-index';
 import type { App } from '@hashcheck/http';
 import { consumerPlugin } from '@hashcheck/kafka';
 import { createConsumerOutbox, OUTBOX_PUBLISHED_INDEXES } from '@hashcheck/mongo';
-import { createServiceApp, groupId, ledgerRetentionMs } from '@hashcheck/runtime';
+import { createServiceApp, groupId } from '@hashcheck/runtime';
 import { randomBytes } from 'node:crypto';
 import type { HashCheckConfig } from './config';
 import { changesHandler, reportsHandler, retractionsHandler } from './consumers/handlers';
@@ -116,7 +116,7 @@ export async function buildApp(config: HashCheckConfig, options: BuildOptions = 
   const instanceId = options.instanceId ?? randomBytes(6).toString('hex');
   // Every instance reads the whole change topic: its own group.
   await app.register(consumerPlugin, { name: 'hashes-changes', groupId: groupId(config, SERVICE, `changes-${instanceId}`), topics: [Topics.hashesChanges], handler: changesHandler(engine) });
-  await app.register(consumerPlugin, { name: 'reports-accepted', groupId: groupId(config, SERVICE, 'reports'), topics: [Topics.reportsAccepted], handler: reportsHandler(engine, checks, tenants, createConsumerOutbox(app, ledgerRetentionMs(Topics.reportsAccepted))), partitionsConsumedConcurrently: config.REPORTS_PARTITION_CONCURRENCY, batchConcurrency: config.REPORTS_BATCH_CONCURRENCY });
+  await app.register(consumerPlugin, { name: 'reports-accepted', groupId: groupId(config, SERVICE, 'reports'), topics: [Topics.reportsAccepted], handler: reportsHandler(engine, checks, tenants, createConsumerOutbox(app, Topics.reportsAccepted)), partitionsConsumedConcurrently: config.REPORTS_PARTITION_CONCURRENCY, batchConcurrency: config.REPORTS_BATCH_CONCURRENCY });
   await app.register(consumerPlugin, { name: 'retraction-requests', groupId: groupId(config, SERVICE, 'retractions'), topics: [Topics.hashesRetractionRequested], handler: retractionsHandler(retractions) });
 
   await app.register(hashCheckMetricsPlugin, { engine });

@@ -4,7 +4,7 @@ import type { App } from '@hashcheck/http';
 import { consumerPlugin } from '@hashcheck/kafka';
 import { createConsumerOutbox, OUTBOX_PUBLISHED_INDEXES } from '@hashcheck/mongo';
 import { parseSecretKeys, providersPlugin } from '@hashcheck/providers';
-import { createServiceApp, groupId, ledgerRetentionMs } from '@hashcheck/runtime';
+import { createServiceApp, groupId } from '@hashcheck/runtime';
 import type { IntakeConfig } from './config';
 import { ApiKeyAuth } from './auth';
 import { parseApiKeys } from './domain/api-keys';
@@ -47,7 +47,7 @@ export async function buildApp(config: IntakeConfig, options: BuildOptions = {})
 
   await app.register(providersPlugin, { service: SERVICE });
   // Reports from Kafka are published by their consumer handler (no mark: see ConsumerOutbox).
-  const consumerOutbox = createConsumerOutbox(app, ledgerRetentionMs(Topics.reportsSubmitted));
+  const consumerOutbox = createConsumerOutbox(app, Topics.reportsSubmitted);
   const reports = new ReportStore(app.mongo.db, consumerOutbox);
   const ingest = new Ingest(reports, app.providers, (hint) => app.outbox.notify(hint), consumerOutbox);
   app.decorate('intake', { reports, providers: new ProviderStore(app.mongo.db, secretKeys?.[0]), ingest, auth: new ApiKeyAuth(apiKeys) });

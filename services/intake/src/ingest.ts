@@ -52,7 +52,7 @@ export class Ingest {
       return o;
     });
     if (outcome.kind === 'conflict') return this.reject(ctx, 'HC_CONFLICT', outcome.reasons, data.reportId, data.source);
-    if (outcome.kind === 'accepted' && ctx.channel === 'kafka') await this.consumerOutbox.publish(outcome.outbox);
+    if (outcome.kind === 'accepted' && outcome.consumerPublishes) await this.consumerOutbox.publish(outcome.outbox);
     else if (outcome.kind === 'accepted') this.notify({ collection: Collections.REPORTS, id: outcome.report._id, entries: outcome.outbox });
     // A redelivery after a crash between the write and the publish: publish what the ledger lacks.
     else if (outcome.kind === 'duplicate' && outcome.consumerEvents) await this.consumerOutbox.publishUnrecorded(outcome.consumerEvents);

@@ -94,7 +94,8 @@ export const REPORT_INDEXES: CollectionIndexes[] = [
 ];
 
 export type AcceptOutcome =
-  | { kind: 'accepted'; report: ReportDocument; outbox: OutboxEntry[] }
+  /** `consumerPublishes`: the caller (a consumer handler) publishes `outbox` itself; otherwise it is marked for the relay. */
+  | { kind: 'accepted'; report: ReportDocument; outbox: OutboxEntry[]; consumerPublishes: boolean }
   /** `consumerEvents`: the stored events of a report its consumer handler publishes, for a redelivery to publish what a crash left. */
   | { kind: 'duplicate'; report: ReportDocument; consumerEvents?: OutboxEntry[] }
   | { kind: 'conflict'; reasons: string[]; report: ReportDocument };
@@ -124,7 +125,7 @@ export class ReportStore {
   readonly #marks: PendingMarks;
 
   /** `consumerOutbox` tells whether a Kafka report's event is published yet (status reads). */
-  constructor(db: Db, private readonly consumerOutbox?: ConsumerOutbox) {
+  constructor(db: Db, private readonly consumerOutbox?: Pick<ConsumerOutbox, 'countUnrecorded'>) {
     this.#marks = new PendingMarks(db);
     this.reports = db.collection<ReportDocument>(Collections.REPORTS);
     this.cases = db.collection<CaseDocument>(Collections.CASES);
@@ -205,7 +206,7 @@ export class ReportStore {
       return this.#sameOrConflict(existing, report);
     }
     const { events: _events, consumerOutbox: _consumerOutbox, ...stored } = doc;
-    return { kind: 'accepted', report: stored, outbox };
+    return { kind: 'accepted', report: stored, outbox, consumerPublishes: consumer };
   }
 
   /** A stored report with its events, which only a duplicate of a consumer-published report needs. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Topics } from '@hashcheck/events';
-import { ledgerRetentionMs } from '@hashcheck/runtime';
+import { ledgerRetentionMs } from '@hashcheck/mongo';
 
 const DAY = 24 * 60 * 60 * 1000;
 
