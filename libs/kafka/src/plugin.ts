@@ -42,14 +42,19 @@ export const kafkaPlugin = fp<KafkaPluginOptions>(
     if (opts.topics && opts.topics.length > 0) {
       await ensureTopics(kafka, opts.topics, { prefix, replicationFactor: opts.replicationFactor ?? 1 });
     }
-    const producer = new EventProducer(kafka, opts.codec, prefix);
+    const producer = new EventProducer(kafka, opts.codec, prefix, app.log.child({ component: 'producer' }));
     await producer.connect();
     const probe = new BrokerProbe(kafka);
     const lag = new LagMonitor(kafka);
     app.decorate('kafka', { kafka, producer, codec: opts.codec, prefix, probe, lag });
     app.addHook('onReady', async () => lag.start());
     app.readiness.add('kafka', async () => {
-      if (!producer.connected) return { ok: false, error: 'producer not connected' };
+      if (!producer.connected) {
+        // A producer replaced after a failed send connects again on its own; this retries when that
+        // attempt failed (broker still down) and nothing has been sent since.
+        producer.reconnect();
+        return { ok: false, error: 'producer not connected' };
+      }
       return probe.check();
     });
     app.addHook('onClose', async () => {

@@ -1,6 +1,6 @@
 import { context, propagation, trace as otelTrace } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
-import type { Kafka, Producer, IHeaders, Message } from 'kafkajs';
+import type { Kafka, Producer, ProducerRecord, IHeaders, Message } from 'kafkajs';
 import { Header, type EventCodec, type EventEnvelope } from '@hashcheck/events';
 import { recordPublished } from '@hashcheck/telemetry';
 import { contextFromCarrier, startSendSpan, type Carrier } from './tracing';
@@ -10,36 +10,117 @@ export interface PublishOptions {
   carrier?: Carrier;
 }
 
+export interface ProducerLogger {
+  warn: (o: object, m: string) => void;
+}
+
 /**
  * Idempotent producer (`acks: -1`, one request in flight) that publishes validated events with
  * the subject as key and the trace context in headers.
+ *
+ * After any failed send the kafkajs producer is replaced by a new one (a new producer id). kafkajs
+ * rolls a partition's sequence number back when a request fails, even when the broker appended the
+ * batch and only the response was lost (a broker killed mid-request). Its next batch to that
+ * partition reuses the sequence: the broker either discards it as a duplicate while kafkajs
+ * reports success (the same number of messages: silently lost) or answers
+ * OUT_OF_ORDER_SEQUENCE_NUMBER to every send from then on (D11 in docs/reliability.md). A new
+ * producer id starts a fresh sequence; what the failed send may have appended goes out again,
+ * which consumers already tolerate (they deduplicate by event id). Sends are queued one after
+ * another so that none starts on the old producer once one has failed.
  */
 export class EventProducer {
-  readonly producer: Producer;
+  readonly #kafka: Kafka;
+  #producer: Producer;
+  #ready: Promise<void> | undefined;
   #connected = false;
+  #closed = false;
+  #tail: Promise<unknown> = Promise.resolve();
+  readonly #retiring = new Set<Promise<void>>();
+  #replaced = 0;
 
   constructor(
     kafka: Kafka,
     readonly codec: EventCodec,
     readonly prefix = '',
+    private readonly logger?: ProducerLogger,
   ) {
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-    this.producer.on(this.producer.events.CONNECT, () => { this.#connected = true; });
-    this.producer.on(this.producer.events.DISCONNECT, () => { this.#connected = false; });
+    this.#kafka = kafka;
+    this.#producer = this.#create();
   }
 
   get connected(): boolean {
     return this.#connected;
   }
 
+  /** How many times a failed send has replaced the kafkajs producer (for tests and metrics). */
+  get replaced(): number {
+    return this.#replaced;
+  }
+
   async connect(): Promise<void> {
-    await this.producer.connect();
-    this.#connected = true;
+    this.#closed = false;
+    await this.#connect();
+  }
+
+  /** Starts connecting in the background when not connected (a readiness probe calls it). */
+  reconnect(): void {
+    if (!this.#closed && !this.#connected) this.#connect().catch(() => undefined);
   }
 
   async disconnect(): Promise<void> {
-    await this.producer.disconnect();
+    this.#closed = true;
+    await this.#ready?.catch(() => undefined);
+    await this.#producer.disconnect();
+    await Promise.all(this.#retiring);
+    this.#ready = undefined;
     this.#connected = false;
+  }
+
+  #create(): Producer {
+    const producer = this.#kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    producer.on(producer.events.CONNECT, () => { if (producer === this.#producer) this.#connected = true; });
+    producer.on(producer.events.DISCONNECT, () => { if (producer === this.#producer) this.#connected = false; });
+    return producer;
+  }
+
+  #connect(): Promise<void> {
+    const producer = this.#producer;
+    this.#ready ??= producer.connect().then(
+      () => { if (producer === this.#producer) this.#connected = true; },
+      (err: unknown) => {
+        if (producer === this.#producer) this.#ready = undefined;
+        throw err;
+      },
+    );
+    return this.#ready;
+  }
+
+  #send(record: ProducerRecord): Promise<unknown> {
+    const run = this.#tail.then(async () => {
+      if (!this.#closed) await this.#connect();
+      const producer = this.#producer;
+      try {
+        return await producer.send(record);
+      } catch (err) {
+        this.#retire(producer, err as Error);
+        throw err;
+      }
+    });
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  #retire(producer: Producer, err: Error): void {
+    if (producer !== this.#producer || this.#closed) return;
+    this.#replaced += 1;
+    this.logger?.warn({ err }, 'a send failed: replacing the idempotent producer (a new producer id) so that no later batch reuses its sequence numbers');
+    this.#producer = this.#create();
+    this.#ready = undefined;
+    this.#connected = false;
+    const retiring = producer.disconnect().catch(() => undefined);
+    this.#retiring.add(retiring);
+    void retiring.finally(() => this.#retiring.delete(retiring));
+    this.reconnect();
   }
 
   topic(name: string): string {
@@ -69,7 +150,7 @@ export class EventProducer {
         m.headers = { ...m.headers, ...trace };
         return m;
       });
-      await this.producer.send({ topic: this.topic(topic), acks: -1, messages });
+      await this.#send({ topic: this.topic(topic), acks: -1, messages });
     });
     recordPublished(topic, events.length);
   }
@@ -96,7 +177,7 @@ export class EventProducer {
       return m;
     });
     try {
-      await context.with(suppressTracing(context.active()), () => this.producer.send({ topic: name, acks: -1, messages }));
+      await context.with(suppressTracing(context.active()), () => this.#send({ topic: name, acks: -1, messages }));
     } catch (err) {
       for (const { span } of spans) span.recordException(err as Error);
       throw err;
@@ -108,6 +189,6 @@ export class EventProducer {
 
   /** For dead-lettering and tests: raw messages, no validation. */
   async publishRaw(topic: string, messages: Message[]): Promise<void> {
-    await this.producer.send({ topic: this.topic(topic), acks: -1, messages });
+    await this.#send({ topic: this.topic(topic), acks: -1, messages });
   }
 }
