@@ -13,7 +13,7 @@ import { Kafka, logLevel, type ISocketFactory } from 'kafkajs';
 import { Type } from '@sinclair/typebox';
 import { CleanupPolicy, EventCodec, EventRegistry, createEvent, defineEvent, type EventEnvelope } from '@hashcheck/events';
 import { ensureTopics, EventProducer } from '@hashcheck/kafka';
-import { infra, randomName, TopicRecorder } from '@hashcheck/testing';
+import { infra, randomName, TopicRecorder, waitFor } from '@hashcheck/testing';
 
 const PRODUCE_API_KEY = 0;
 
@@ -123,5 +123,24 @@ test('a send queued behind one that fails waits for it, then goes out on the new
 
   await f.recorder.waitForCount(f.topic, 3);
   await new Promise((r) => setTimeout(r, 500));
+  assert.deepEqual(f.numbersOnTopic(), [0, 1, 2]);
+});
+
+test('a replaced producer that cannot reconnect while the broker is away connects when the readiness probe asks', async (t) => {
+  const f = await setup(t);
+  if (!f) return;
+  const { network, producer, events } = f;
+  await producer.publish('work.v1', events(0, 1));
+
+  network.armed = true;
+  await assert.rejects(producer.publish('work.v1', events(1, 1)));
+  // Still away: the replacement's own attempt to connect fails.
+  await new Promise((r) => setTimeout(r, 1_000));
+  assert.equal(producer.connected, false);
+  network.down = false;
+  producer.reconnect();
+  await waitFor(() => producer.connected, { what: 'the replacement to connect', timeoutMs: 10_000 });
+  await producer.publish('work.v1', events(2, 1));
+  await f.recorder.waitForCount(f.topic, 3);
   assert.deepEqual(f.numbersOnTopic(), [0, 1, 2]);
 });
