@@ -5,6 +5,7 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { MongoNetworkError, type Db } from 'mongodb';
 import { connectMongo, ensureIndexes } from '@hashcheck/mongo';
 import { databaseUri, infra, randomName } from '@hashcheck/testing';
 import { ManualClock } from '../src/domain/clock';
@@ -13,7 +14,7 @@ import { NoticeSealer } from '../src/notices/sealer';
 import { NoticeSender } from '../src/notices/sender';
 import type { NotificationSettings } from '../src/settings';
 import { Collections, INDEXES, NoticeState, type ItemDocument, type NoticeDocument } from '../src/store/collections';
-import { Leases } from '../src/store/leases';
+import { LEASES, Leases } from '../src/store/leases';
 
 async function database(t: TestContext) {
   const env = infra(t);
@@ -108,4 +109,61 @@ test('of several instances claiming the same due notice, one gets it', async (t)
   const senders = Array.from({ length: 6 }, (_, i) => new NoticeSender({ db, settings, clock, workerId: `w${i}` } as unknown as ConstructorParameters<typeof NoticeSender>[0]));
   const claims = await Promise.all(senders.map((s) => s.claim()));
   assert.equal(claims.filter(Boolean).length, 1);
+});
+
+/** The real database, except that the first call of `method` on one collection fails as if the connection had dropped. */
+function failingOnce(db: Db, collection: string, method: string): Db {
+  let failed = false;
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop !== 'collection') {
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      }
+      return (name: string) => {
+        const coll = target.collection(name);
+        if (name !== collection) return coll;
+        return new Proxy(coll, {
+          get(c, p) {
+            if (p === method && !failed) {
+              return () => {
+                failed = true;
+                throw new MongoNetworkError('test: the connection to the database was lost');
+              };
+            }
+            const value = Reflect.get(c, p, c) as unknown;
+            return typeof value === 'function' ? value.bind(c) : value;
+          },
+        });
+      };
+    },
+  });
+}
+
+test('a claim that fails halfway (database gone) leaves the notice claimable by the same sender', async (t) => {
+  const db = await database(t);
+  if (!db) return;
+  const clock = new ManualClock();
+  const due = (id: string): NoticeDocument => ({
+    _id: id, version: 0, groupKey: 'provider:p', kind: 'initial', providerId: 'p', items: [],
+    state: NoticeState.PENDING, createdAt: clock.now(), updatedAt: clock.now(), nextAttemptAt: clock.now(),
+    channel: null, channelAttempts: 0, lookupAttempts: 0, givenUp: [], attempts: [], failures: [],
+  });
+  const settings = { concurrency: 1, leaseMs: 60_000 } as NotificationSettings;
+  const sender = (failing: Db) => new NoticeSender({ db: failing, settings, clock, workerId: 'w' } as unknown as ConstructorParameters<typeof NoticeSender>[0]);
+
+  // The lease taken, then reading the notice fails (seen in the database-kill fault test: that
+  // notice was never sent by the only instance, which had kept it as "in flight").
+  await db.collection<NoticeDocument>(Collections.NOTICES).insertOne(due('n-read-failed'));
+  const first = sender(failingOnce(db, Collections.NOTICES, 'findOne'));
+  await assert.rejects(first.claim(), /connection to the database was lost/);
+  clock.advance(settings.leaseMs + 1);
+  assert.equal((await first.claim())?.notice._id, 'n-read-failed', 'once the lease has run out, the same sender claims the notice');
+
+  // Taking the lease fails.
+  await db.collection<NoticeDocument>(Collections.NOTICES).deleteOne({ _id: 'n-read-failed' });
+  await db.collection<NoticeDocument>(Collections.NOTICES).insertOne(due('n-lease-failed'));
+  const second = sender(failingOnce(db, LEASES, 'find'));
+  await assert.rejects(second.claim(), /connection to the database was lost/);
+  assert.equal((await second.claim())?.notice._id, 'n-lease-failed', 'the same sender claims the notice at once');
 });

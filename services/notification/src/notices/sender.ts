@@ -128,26 +128,35 @@ export class NoticeSender {
     for (const candidate of due) {
       if (this.#inFlight.has(candidate._id)) continue;
       this.#inFlight.add(candidate._id);
-      const lease = await this.#leases.acquire(`notice:${candidate._id}:${candidate.version}`, now, this.deps.settings.leaseMs);
-      if (!lease) {
-        this.#inFlight.delete(candidate._id);
-        continue;
+      let claimed: { notice: NoticeDocument; lease: Lease } | undefined;
+      try {
+        claimed = await this.#take(candidate, now);
+      } finally {
+        // Only a claim handed to a lane stays in flight (the lane forgets it when done). A claim
+        // that failed halfway (the database gone) must not stay: this process would skip the
+        // notice for as long as it runs, and with one instance it was never sent (D12).
+        if (!claimed) this.#inFlight.delete(candidate._id);
       }
-      const notice = await this.#notices.findOne({ _id: candidate._id });
-      const recorded = notice ? await this.#steps.findOne({ _id: stepId(notice._id, notice.version + 1) }) : null;
-      if (notice && recorded) {
-        // Its writer stopped before applying it, maybe before its relay published: read it by _id.
-        if ((recorded.outbox?.length ?? 0) > 0) this.deps.notifyOutbox({ collection: Collections.STEPS, id: recorded._id });
-        await this.#apply(recorded);
-      }
-      if (!notice || recorded || notice.version !== candidate.version || notice.state !== NoticeState.PENDING) {
-        await this.#leases.release(lease);
-        this.#inFlight.delete(candidate._id);
-        continue;
-      }
-      return { notice, lease };
+      if (claimed) return claimed;
     }
     return undefined;
+  }
+
+  async #take(candidate: Pick<NoticeDocument, '_id' | 'version'>, now: Date): Promise<{ notice: NoticeDocument; lease: Lease } | undefined> {
+    const lease = await this.#leases.acquire(`notice:${candidate._id}:${candidate.version}`, now, this.deps.settings.leaseMs);
+    if (!lease) return undefined;
+    const notice = await this.#notices.findOne({ _id: candidate._id });
+    const recorded = notice ? await this.#steps.findOne({ _id: stepId(notice._id, notice.version + 1) }) : null;
+    if (notice && recorded) {
+      // Its writer stopped before applying it, maybe before its relay published: read it by _id.
+      if ((recorded.outbox?.length ?? 0) > 0) this.deps.notifyOutbox({ collection: Collections.STEPS, id: recorded._id });
+      await this.#apply(recorded);
+    }
+    if (!notice || recorded || notice.version !== candidate.version || notice.state !== NoticeState.PENDING) {
+      await this.#leases.release(lease);
+      return undefined;
+    }
+    return { notice, lease };
   }
 
   /** Delivery continues the trace of the notice's first report and links the others (TraceStep.DELIVER). */
