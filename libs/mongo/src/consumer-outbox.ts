@@ -4,6 +4,7 @@ import { ErrorCode, HashCheckError, isDuplicateKeyError } from '@hashcheck/error
 import { registry } from '@hashcheck/events';
 import type { EventProducer } from '@hashcheck/kafka';
 import type { CollectionIndexes } from './client';
+import { Coalescer, type Waiting } from './coalescer';
 import { InsertBatcher } from './insert-batcher';
 import { tracedEvent, type OutboxEntry } from './outbox';
 import { existingIds } from './pending-marks';
@@ -36,12 +37,6 @@ export interface WithConsumerOutbox {
   consumerOutbox?: true;
 }
 
-interface Queued {
-  entry: OutboxEntry;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
 /**
  * The outbox of a document written by a Kafka consumer's handler: the input message is the record
  * of the pending event, so no mark is written. The handler stores the document with its events
@@ -70,8 +65,7 @@ export class ConsumerOutbox {
   readonly ledger: Collection<PublishedRecord>;
   readonly #records: InsertBatcher<PublishedRecord>;
   readonly #recent = new RecentIds(RECENT_IDS);
-  #queue: Queued[] = [];
-  #flushing = false;
+  readonly #sends = new Coalescer<OutboxEntry>((batch) => this.#send(batch));
 
   constructor(
     db: Db,
@@ -87,15 +81,7 @@ export class ConsumerOutbox {
    * Concurrent calls (a consumer batch) share one request per topic.
    */
   async publish(entries: readonly OutboxEntry[]): Promise<void> {
-    await Promise.all(
-      entries.map(
-        (entry) =>
-          new Promise<void>((resolve, reject) => {
-            this.#queue.push({ entry, resolve, reject });
-            if (!this.#flushing) void this.#flush();
-          }),
-      ),
-    );
+    await Promise.all(entries.map((entry) => this.#sends.submit(entry)));
   }
 
   /**
@@ -151,40 +137,33 @@ export class ConsumerOutbox {
     return candidates.filter((e) => !recorded.has(e.id));
   }
 
-  async #flush(): Promise<void> {
-    this.#flushing = true;
-    // The handlers of one consumer batch that are ready in this turn of the event loop go together.
-    await new Promise<void>((r) => setImmediate(r));
-    while (this.#queue.length > 0) {
-      const batch = this.#queue;
-      this.#queue = [];
-      const byTopic = new Map<string, Queued[]>();
-      for (const q of batch) {
-        let group = byTopic.get(q.entry.topic);
-        if (!group) byTopic.set(q.entry.topic, (group = []));
-        group.push(q);
-      }
-      await Promise.all(
-        [...byTopic].map(async ([topic, group]) => {
-          try {
-            await this.producer.publishTraced(topic, group.map(({ entry }) => tracedEvent(entry)));
-          } catch (err) {
-            // Always retriable: the handler must fail and its input be redelivered. kafkajs gives up
-            // with a non-retriable error once its own retries are spent (a broker away for a while),
-            // and the consumer would dead-letter the input of a document already stored.
-            const failed = new HashCheckError(ErrorCode.DEPENDENCY_UNAVAILABLE, `publishing to ${topic} failed: ${(err as Error).message ?? String(err)}`, { retriable: true, cause: err });
-            for (const q of group) q.reject(failed);
-            return;
-          }
-          for (const q of group) {
-            this.#recent.add(q.entry.id);
-            q.resolve();
-          }
-          this.#record(group.map((q) => q.entry.id));
-        }),
-      );
+  /** One request per topic for the entries of the handlers that were ready together. */
+  async #send(batch: Array<Waiting<OutboxEntry>>): Promise<void> {
+    const byTopic = new Map<string, Array<Waiting<OutboxEntry>>>();
+    for (const w of batch) {
+      let group = byTopic.get(w.item.topic);
+      if (!group) byTopic.set(w.item.topic, (group = []));
+      group.push(w);
     }
-    this.#flushing = false;
+    await Promise.all(
+      [...byTopic].map(async ([topic, group]) => {
+        try {
+          await this.producer.publishTraced(topic, group.map(({ item }) => tracedEvent(item)));
+        } catch (err) {
+          // Always retriable: the handler must fail and its input be redelivered. kafkajs gives up
+          // with a non-retriable error once its own retries are spent (a broker away for a while),
+          // and the consumer would dead-letter the input of a document already stored.
+          const failed = new HashCheckError(ErrorCode.DEPENDENCY_UNAVAILABLE, `publishing to ${topic} failed: ${(err as Error).message ?? String(err)}`, { retriable: true, cause: err });
+          for (const w of group) w.reject(failed);
+          return;
+        }
+        for (const w of group) {
+          this.#recent.add(w.item.id);
+          w.resolve();
+        }
+        this.#record(group.map((w) => w.item.id));
+      }),
+    );
   }
 
   /** Not waited for by anyone: see the class comment. */

@@ -1,10 +1,5 @@
 import type { Collection, Document, MongoBulkWriteError, OptionalUnlessRequiredId } from 'mongodb';
-
-interface Pending<T> {
-  doc: OptionalUnlessRequiredId<T>;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
+import { Coalescer, type Waiting } from './coalescer';
 
 /**
  * Turns concurrent `insertOne`s into one unordered `insertMany`, each caller still getting its own
@@ -13,32 +8,21 @@ interface Pending<T> {
  * concurrently (measured on the 2-core dev machine); on MongoDB it saves round trips.
  */
 export class InsertBatcher<T extends Document> {
-  #queue: Array<Pending<T>> = [];
-  #flushing = false;
+  readonly #batches: Coalescer<OptionalUnlessRequiredId<T>>;
 
-  constructor(private readonly coll: Collection<T>, private readonly maxBatch = 500) {}
-
-  insert(doc: OptionalUnlessRequiredId<T>): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ doc, resolve, reject });
-      if (!this.#flushing) void this.#flush();
-    });
-  }
-
-  async #flush(): Promise<void> {
-    this.#flushing = true;
-    // Let the callers that are ready in this turn of the event loop join the first batch.
-    await new Promise<void>((r) => setImmediate(r));
-    while (this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, this.maxBatch);
+  constructor(coll: Collection<T>, maxBatch = 500) {
+    this.#batches = new Coalescer(async (batch) => {
       try {
-        await this.coll.insertMany(batch.map((p) => p.doc), { ordered: false });
-        for (const p of batch) p.resolve();
+        await coll.insertMany(batch.map((w) => w.item), { ordered: false });
+        for (const w of batch) w.resolve();
       } catch (err) {
         settle(batch, err);
       }
-    }
-    this.#flushing = false;
+    }, maxBatch);
+  }
+
+  insert(doc: OptionalUnlessRequiredId<T>): Promise<void> {
+    return this.#batches.submit(doc);
   }
 }
 
@@ -59,7 +43,7 @@ export function writeErrorsOf(err: unknown): Array<{ index: number; code?: numbe
  * "no document failed" told intake that reports were stored when the database had just been
  * killed, and the reports were lost (D4 in docs/reliability.md).
  */
-function settle<T>(batch: Array<Pending<T>>, err: unknown): void {
+function settle<T>(batch: Array<Waiting<T>>, err: unknown): void {
   const writeErrors = writeErrorsOf(err);
   if (writeErrors.length === 0) {
     for (const p of batch) p.reject(err);
