@@ -74,33 +74,39 @@ async function setup(t: TestContext) {
   const events = (from: number, count: number): EventEnvelope[] =>
     Array.from({ length: count }, (_, i) => createEvent(Work, { subject: 'one-subject', source: 'test', data: { n: from + i } }));
   const numbersOnTopic = () => recorder.on(`${prefix}work.v1`).map((m) => m.json<EventEnvelope<{ n: number }>>().data.n);
-  return { network, producer, events, recorder, topic: `${prefix}work.v1`, numbersOnTopic, warnings };
+  /** Publishes `n` with its answer lost; the send fails and the broker stays away until `network.down = false`. */
+  const publishLosingAnswer = async (n: number): Promise<void> => {
+    network.armed = true;
+    await assert.rejects(producer.publish('work.v1', events(n, 1)));
+  };
+  /** The numbers on the topic once `count` have arrived and nothing more comes. */
+  const settled = async (count: number): Promise<number[]> => {
+    await recorder.waitForCount(`${prefix}work.v1`, count);
+    await new Promise((r) => setTimeout(r, 500));
+    return numbersOnTopic();
+  };
+  await producer.publish('work.v1', events(0, 1));
+  return { network, producer, events, publishLosingAnswer, settled, warnings };
 }
 
 test('after a send whose answer was lost, the next batch is neither dropped as a duplicate nor refused as out of order', async (t) => {
   const f = await setup(t);
   if (!f) return;
-  const { network, producer, events } = f;
-  await producer.publish('work.v1', events(0, 1));
-
+  const { network, producer, events, publishLosingAnswer } = f;
   // The same number of messages as the lost batch: plain kafkajs sends it under the lost batch's
   // sequence, the broker takes it for a retry of that batch and kafkajs reports success.
-  network.armed = true;
-  await assert.rejects(producer.publish('work.v1', events(1, 1)));
+  await publishLosingAnswer(1);
   network.down = false;
   await producer.publish('work.v1', events(2, 1));
 
   // A different number: plain kafkajs gets OUT_OF_ORDER_SEQUENCE_NUMBER here, and on every send after.
-  network.armed = true;
-  await assert.rejects(producer.publish('work.v1', events(3, 1)));
+  await publishLosingAnswer(3);
   network.down = false;
   await producer.publish('work.v1', events(4, 2));
   await producer.publish('work.v1', events(6, 1));
 
-  await f.recorder.waitForCount(f.topic, 7);
-  await new Promise((r) => setTimeout(r, 500)); // nothing more arrives
   // 1 and 3 were appended although their sends failed: the broker had them before the answer was lost.
-  assert.deepEqual(f.numbersOnTopic(), [0, 1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(await f.settled(7), [0, 1, 2, 3, 4, 5, 6]);
   assert.equal(producer.replaced, 2, 'each failed send replaced the producer once');
   assert.equal(f.warnings.length, 2);
   assert.ok(producer.connected, 'the replacement connected');
@@ -110,8 +116,6 @@ test('a send queued behind one that fails waits for it, then goes out on the new
   const f = await setup(t);
   if (!f) return;
   const { network, producer, events } = f;
-  await producer.publish('work.v1', events(0, 1));
-
   network.armed = true;
   const first = producer.publish('work.v1', events(1, 1));
   const second = producer.publish('work.v1', events(2, 1));
@@ -121,19 +125,14 @@ test('a send queued behind one that fails waits for it, then goes out on the new
   assert.equal(a.status, 'rejected');
   assert.equal(b.status, 'fulfilled', 'the queued send went out');
 
-  await f.recorder.waitForCount(f.topic, 3);
-  await new Promise((r) => setTimeout(r, 500));
-  assert.deepEqual(f.numbersOnTopic(), [0, 1, 2]);
+  assert.deepEqual(await f.settled(3), [0, 1, 2]);
 });
 
 test('a replaced producer that cannot reconnect while the broker is away connects when the readiness probe asks', async (t) => {
   const f = await setup(t);
   if (!f) return;
-  const { network, producer, events } = f;
-  await producer.publish('work.v1', events(0, 1));
-
-  network.armed = true;
-  await assert.rejects(producer.publish('work.v1', events(1, 1)));
+  const { network, producer, events, publishLosingAnswer } = f;
+  await publishLosingAnswer(1);
   // Still away: the replacement's own attempt to connect fails.
   await new Promise((r) => setTimeout(r, 1_000));
   assert.equal(producer.connected, false);
@@ -141,6 +140,5 @@ test('a replaced producer that cannot reconnect while the broker is away connect
   producer.reconnect();
   await waitFor(() => producer.connected, { what: 'the replacement to connect', timeoutMs: 10_000 });
   await producer.publish('work.v1', events(2, 1));
-  await f.recorder.waitForCount(f.topic, 3);
-  assert.deepEqual(f.numbersOnTopic(), [0, 1, 2]);
+  assert.deepEqual(await f.settled(3), [0, 1, 2]);
 });
