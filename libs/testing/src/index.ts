@@ -116,3 +116,4 @@ function toCollected(topic: string, message: KafkaMessage): CollectedMessage {
     },
   };
 }
+export * from './faults';

@@ -5,9 +5,9 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { MongoNetworkError, type Db } from 'mongodb';
+import type { Db } from 'mongodb';
 import { connectMongo, ensureIndexes } from '@hashcheck/mongo';
-import { databaseUri, infra, randomName } from '@hashcheck/testing';
+import { databaseUri, failingOnce, infra, randomName } from '@hashcheck/testing';
 import { ManualClock } from '../src/domain/clock';
 import { DEFAULT_GROUPING, groupKeyFor, initialItemKey, ItemKind } from '../src/domain/grouping';
 import { NoticeSealer } from '../src/notices/sealer';
@@ -110,35 +110,6 @@ test('of several instances claiming the same due notice, one gets it', async (t)
   const claims = await Promise.all(senders.map((s) => s.claim()));
   assert.equal(claims.filter(Boolean).length, 1);
 });
-
-/** The real database, except that the first call of `method` on one collection fails as if the connection had dropped. */
-function failingOnce(db: Db, collection: string, method: string): Db {
-  let failed = false;
-  return new Proxy(db, {
-    get(target, prop) {
-      if (prop !== 'collection') {
-        const value = Reflect.get(target, prop, target) as unknown;
-        return typeof value === 'function' ? value.bind(target) : value;
-      }
-      return (name: string) => {
-        const coll = target.collection(name);
-        if (name !== collection) return coll;
-        return new Proxy(coll, {
-          get(c, p) {
-            if (p === method && !failed) {
-              return () => {
-                failed = true;
-                throw new MongoNetworkError('test: the connection to the database was lost');
-              };
-            }
-            const value = Reflect.get(c, p, c) as unknown;
-            return typeof value === 'function' ? value.bind(c) : value;
-          },
-        });
-      };
-    },
-  });
-}
 
 test('a claim that fails halfway (database gone) leaves the notice claimable by the same sender', async (t) => {
   const db = await database(t);
