@@ -152,14 +152,21 @@ export class ListEngine {
       if (!cur || cur.base !== doc.base || !isPrefix(cur.patches, doc.patches)) {
         const key = this.newKey(listId);
         this.index.defineList({ id: listId, key, name: doc.name, threshold: doc.threshold, enabled: false });
-        if (doc.base !== null) {
-          const loader = this.index.bulkLoader();
-          const base = await this.store.releases.findOne({ _id: doc.base }, { projection: { counts: 1 } });
-          if (base) for (const t of HASH_TYPES) loader.reserve(t, base.counts.add[t]);
-          for await (const { chunk } of this.store.readBaseChunks([doc.base])) loader.addChunk(chunk, key);
-          await loader.commitAsync(this.builder);
+        try {
+          if (doc.base !== null) {
+            const loader = this.index.bulkLoader();
+            const base = await this.store.releases.findOne({ _id: doc.base }, { projection: { counts: 1 } });
+            if (base) for (const t of HASH_TYPES) loader.reserve(t, base.counts.add[t]);
+            for await (const { chunk } of this.store.readBaseChunks([doc.base])) loader.addChunk(chunk, key);
+            await loader.commitAsync(this.builder);
+          }
+          await this.applyReleases(key, doc.patches);
+        } catch (err) {
+          // The next attempt loads under a new key: without this, every failed attempt (a database
+          // outage) left a disabled copy of the list in memory for good.
+          this.index.removeList(key);
+          throw err;
         }
-        await this.applyReleases(key, doc.patches);
         // The swap: no await between enabling the new generation and removing the old one.
         this.index.setListEnabled(key, doc.status === 'active');
         if (cur) this.index.removeList(cur.key);

@@ -77,6 +77,9 @@ export interface AuthenticatedKey {
   tenant: TenantDoc;
 }
 
+/** One tenant's counts of one day, not yet written. */
+interface PendingUsage { tenantId: string; day: string; requests: number; queries: number; matches: number; invalid: number; byType: Record<HashType, number> }
+
 /** Tenants (hosting companies, hotline teams), their API keys, usage counters and the match audit. */
 export class TenantStore {
   readonly tenants: Collection<TenantDoc>;
@@ -84,7 +87,7 @@ export class TenantStore {
   readonly usage: Collection<UsageDoc>;
   readonly audit: Collection<AuditDoc>;
   private readonly cache = new Map<string, { at: number; value: AuthenticatedKey | null }>();
-  private readonly pendingUsage = new Map<string, { tenantId: string; day: string; requests: number; queries: number; matches: number; invalid: number; byType: Record<HashType, number> }>();
+  private readonly pendingUsage = new Map<string, PendingUsage>();
   private auditQueue: AuditDoc[] = [];
   private auditWaiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
   private auditTimer: NodeJS.Timeout | undefined;
@@ -197,11 +200,15 @@ export class TenantStore {
     for (const t of HASH_TYPE_LIST) u.byType[t] += c.byType[t];
   }
 
-  /** Writes the summed counts. Failed updates stay pending and are retried by the next flush. */
+  /**
+   * Writes the summed counts. A failed update puts back its counts and those of every key not yet
+   * written (merged with what came in since), for the next flush.
+   */
   async flushUsage(): Promise<void> {
     const pending = [...this.pendingUsage.entries()];
     this.pendingUsage.clear();
-    for (const [k, u] of pending) {
+    for (let i = 0; i < pending.length; i++) {
+      const [k, u] = pending[i]!;
       try {
         await this.usage.updateOne(
           { _id: k },
@@ -222,19 +229,23 @@ export class TenantStore {
           { upsert: true },
         );
       } catch (err) {
-        const again = this.pendingUsage.get(k);
-        if (again) {
-          again.requests += u.requests;
-          again.queries += u.queries;
-          again.matches += u.matches;
-          again.invalid += u.invalid;
-          for (const t of HASH_TYPE_LIST) again.byType[t] += u.byType[t];
-        } else {
-          this.pendingUsage.set(k, u);
-        }
+        for (const [key, unwritten] of pending.slice(i)) this.#putBack(key, unwritten);
         throw err;
       }
     }
+  }
+
+  #putBack(k: string, u: PendingUsage): void {
+    const again = this.pendingUsage.get(k);
+    if (!again) {
+      this.pendingUsage.set(k, u);
+      return;
+    }
+    again.requests += u.requests;
+    again.queries += u.queries;
+    again.matches += u.matches;
+    again.invalid += u.invalid;
+    for (const t of HASH_TYPE_LIST) again.byType[t] += u.byType[t];
   }
 
   /**
