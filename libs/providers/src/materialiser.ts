@@ -96,7 +96,8 @@ export class ProviderMaterialiser {
 
   /** Applies one provider state (from the topic, or by the registry right after its own write). */
   async apply(state: Provider): Promise<boolean> {
-    const changed = this.index.apply(state);
+    // The view first: if its write fails, the message is redelivered, and the index must not have
+    // taken the state already, or the redelivery would find nothing changed and skip onChange.
     if (this.options.db) {
       try {
         await this.options.db.collection<ProviderViewDocument>(this.#collection).updateOne(
@@ -109,6 +110,7 @@ export class ProviderMaterialiser {
         if (!isDuplicateKeyError(err)) throw err;
       }
     }
+    const changed = this.index.apply(state);
     if (changed) this.options.onChange?.(state);
     return changed;
   }
