@@ -133,6 +133,8 @@ export class WorkerBuilder implements BaseBuilder {
         worker.postMessage({ ...job, id }, transfer);
       });
     } finally {
+      // Also when postMessage threw: a job left pending would keep the worker referenced for good.
+      this.pending.delete(id);
       if (this.pending.size === 0) worker.unref();
     }
   }

@@ -110,7 +110,11 @@ export class NoticeSender {
         }
       }
     };
-    await Promise.all(Array.from({ length: this.deps.settings.concurrency }, lane));
+    // Every lane finishes before the pass does, even when one fails: the next pass (or the
+    // shutdown) must not start while a lane still sends.
+    const lanes = await Promise.allSettled(Array.from({ length: this.deps.settings.concurrency }, lane));
+    const failed = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+    if (failed) throw failed.reason;
     return handled;
   }
 
