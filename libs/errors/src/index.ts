@@ -94,6 +94,19 @@ const MONGO_RETRIABLE_NAMES = new Set([
   'MongoWaitQueueTimeoutError',
 ]);
 const NODE_RETRIABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH']);
+/**
+ * A client closed under a waiting operation (the reconnect watchdog in libs/mongo replaces a client
+ * whose monitor stopped) and the driver's own operation timeout: the next attempt can succeed.
+ */
+const MONGO_RETRIABLE_CLOSED = new Set(['MongoPoolClosedError', 'MongoClientClosedError', 'MongoServerClosedError', 'MongoOperationTimeoutError']);
+/**
+ * The server's codes for a replica set changing or losing its primary, or a node shutting down: the
+ * driver's RETRYABLE_READ_ERROR_CODES (mongodb 7.9, src/error.ts), which are also its retryable
+ * write codes. With retryable writes off (FerretDB has no sessions: libs/mongo/src/client.ts) the
+ * driver passes them on without a label, and a routine failover would have dead-lettered valid
+ * messages as poison.
+ */
+const MONGO_RETRIABLE_SERVER_CODES = new Set([6, 7, 89, 91, 134, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436]);
 
 /**
  * The one place that decides whether an error is worth retrying. Consumers rethrow retriable
@@ -105,7 +118,8 @@ export function isRetriable(err: unknown): boolean {
   const e = err as { retriable?: unknown; name?: unknown; code?: unknown; hasErrorLabel?: (l: string) => boolean; errorLabels?: unknown; cause?: unknown; errorResponse?: unknown };
   // kafkajs marks its own errors.
   if (typeof e.retriable === 'boolean') return e.retriable;
-  if (typeof e.name === 'string' && MONGO_RETRIABLE_NAMES.has(e.name)) return true;
+  if (typeof e.name === 'string' && (MONGO_RETRIABLE_NAMES.has(e.name) || MONGO_RETRIABLE_CLOSED.has(e.name))) return true;
+  if (typeof e.name === 'string' && e.name.startsWith('Mongo') && typeof e.code === 'number' && MONGO_RETRIABLE_SERVER_CODES.has(e.code)) return true;
   if (typeof e.hasErrorLabel === 'function' && MONGO_RETRIABLE_LABELS.some((l) => e.hasErrorLabel?.(l))) return true;
   if (typeof e.code === 'string' && NODE_RETRIABLE_CODES.has(e.code)) return true;
   if (e.cause !== undefined && e.cause !== err) return isRetriable(e.cause);

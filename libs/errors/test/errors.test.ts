@@ -53,3 +53,16 @@ test('error codes and duplicate keys', () => {
   assert.ok(isDuplicateKeyError({ code: 11000 }));
   assert.ok(!isDuplicateKeyError({ code: 11001 }));
 });
+
+test('a replica set changing its primary, or a client closed under an operation, is retriable', () => {
+  // What the driver throws with retryable writes off: the server's code, no label.
+  const server = (code: number, name = 'MongoServerError') => Object.assign(new Error(`server code ${code}`), { name, code, hasErrorLabel: () => false });
+  for (const code of [10107, 11602, 189, 91, 11600, 13435, 13436, 9001, 6, 7, 89, 262, 134]) assert.equal(isRetriable(server(code)), true, `code ${code}`);
+  assert.equal(isRetriable(server(10107, 'MongoWriteConcernError')), true, 'also as a write-concern error');
+  assert.equal(isRetriable(server(11000)), false, 'a duplicate key stays an answer');
+  assert.equal(isRetriable(server(121)), false, 'a document the server refuses stays poison');
+  assert.equal(isRetriable(Object.assign(new Error('x'), { code: 10107 })), false, 'a number on an error that is not the driver\'s says nothing');
+  for (const name of ['MongoPoolClosedError', 'MongoClientClosedError', 'MongoServerClosedError', 'MongoOperationTimeoutError']) {
+    assert.equal(isRetriable(Object.assign(new Error(name), { name })), true, name);
+  }
+});
