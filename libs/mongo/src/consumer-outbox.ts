@@ -69,7 +69,7 @@ export class ConsumerOutbox {
 
   constructor(
     db: Db,
-    private readonly producer: Pick<EventProducer, 'publishTraced'>,
+    private readonly producer: Pick<EventProducer, 'publishTraced' | 'codec'>,
     private readonly logger: Logger,
   ) {
     this.ledger = db.collection<PublishedRecord>(OUTBOX_PUBLISHED);
@@ -146,9 +146,25 @@ export class ConsumerOutbox {
       group.push(w);
     }
     await Promise.all(
-      [...byTopic].map(async ([topic, group]) => {
+      [...byTopic].map(async ([topic, all]) => {
+        // An event that does not match its schema can never be encoded: its handler gets a final
+        // error (the input is dead-lettered with the reasons) instead of failing, with every other
+        // event of the request, on each redelivery for ever.
+        const group: Array<Waiting<OutboxEntry>> = [];
+        const events: Array<ReturnType<typeof tracedEvent>> = [];
+        for (const w of all) {
+          const traced = tracedEvent(w.item);
+          const checked = this.producer.codec.validate(traced.event);
+          if (checked.ok) {
+            group.push(w);
+            events.push(traced);
+          } else {
+            w.reject(new HashCheckError(ErrorCode.EVENT_SCHEMA, `event ${w.item.id} does not match its schema and cannot be published: ${checked.error.reasons.join('; ')}`));
+          }
+        }
+        if (group.length === 0) return;
         try {
-          await this.producer.publishTraced(topic, group.map(({ item }) => tracedEvent(item)));
+          await this.producer.publishTraced(topic, events);
         } catch (err) {
           // Always retriable: the handler must fail and its input be redelivered. kafkajs gives up
           // with a non-retriable error once its own retries are spent (a broker away for a while),

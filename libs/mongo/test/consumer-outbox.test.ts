@@ -19,7 +19,7 @@ test('concurrent publishes share one request and are recorded; a later instance 
   if (!f) return;
   const { topic, producer, mongo, recorder } = f;
   const sends: number[] = [];
-  const counting = { publishTraced: async (...args: Parameters<typeof producer.publishTraced>) => { sends.push(args[1].length); await producer.publishTraced(...args); } };
+  const counting = { codec: producer.codec, publishTraced: async (...args: Parameters<typeof producer.publishTraced>) => { sends.push(args[1].length); await producer.publishTraced(...args); } };
   const outbox = new ConsumerOutbox(mongo.db, counting, logger);
 
   const entries: OutboxEntry[][] = Array.from({ length: 50 }, (_, n) => [outboxEntry(topic, f.event(n, `s${n}`))]);
@@ -98,4 +98,20 @@ test('the ledger is pruned past its retention, one interval after the start and 
   await new Promise((r) => setTimeout(r, 600));
   assert.equal(await ledger.countDocuments({ _id: 'after-stop' }), 1, 'no pass after stop');
   assert.deepEqual(errors, []);
+});
+
+test('an event that does not match its schema fails its own handler for good; the others of the request go out', async (t) => {
+  const f = await outboxFixture(t, 'consumer-outbox-invalid');
+  if (!f) return;
+  const outbox = new ConsumerOutbox(f.mongo.db, f.producer, logger);
+  const bad = f.event(2, 's2');
+  (bad.data as Record<string, unknown>).extra = 'not in the schema';
+  const results = await Promise.allSettled([outboxEntry(f.topic, f.event(1, 's1')), outboxEntry(f.topic, bad), outboxEntry(f.topic, f.event(3, 's3'))].map((e) => outbox.publish([e])));
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+  const err = (results[1] as PromiseRejectedResult).reason as Error & { code?: string };
+  assert.equal(err.code, 'HC_EVENT_SCHEMA');
+  assert.equal(isRetriable(err), false, 'redelivering it could never help');
+  assert.match(err.message, /extra/);
+  await waitFor(() => (f.published().length >= 2 ? true : undefined), { what: 'the two valid events' });
+  assert.deepEqual(f.published().sort(), [1, 3]);
 });

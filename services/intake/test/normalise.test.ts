@@ -32,6 +32,14 @@ test('URLs normalise: IDN to punycode, lower-case host, default port and fragmen
     ['http://localhost/x', /not a public domain name/],
     ['', /empty/],
     [`https://example.org/${'a'.repeat(5000)}`, /longer than 4096/],
+    // Hosts WHATWG URL accepts that no DNS name has: the accepted event could never be published.
+    ['http://a!b.example/x', /host a!b\.example is not a valid host name/],
+    ['http://a$b.example/x', /not a valid host name/],
+    ['http://a*.example/x', /not a valid host name/],
+    ['http://a=b.example/x', /not a valid host name/],
+    ['http://a~b.example/x', /not a valid host name/],
+    [`http://${'a'.repeat(64)}.example/x`, /not a valid host name/],
+    ['http://a..b.example/x', /not a valid host name/],
   ];
   for (const [input, reason] of bad) {
     const r = normaliseUrl(input);

@@ -1,8 +1,11 @@
 import { domainToASCII } from 'node:url';
+import { HOSTNAME_PATTERN } from '@hashcheck/events';
 
 export type UrlResult = { ok: true; url: string; host: string } | { ok: false; reasons: string[] };
 
 export const MAX_URL_LENGTH = 4096;
+
+const HOST_NAME = new RegExp(HOSTNAME_PATTERN);
 
 /**
  * The one form of a reported URL that de-duplication and provider resolution rely on: WHATWG
@@ -30,6 +33,10 @@ export function normaliseUrl(input: string): UrlResult {
     if (domainToASCII(u.hostname) === '' || !u.hostname.includes('.')) {
       return { ok: false, reasons: [`url host ${u.hostname} is not a public domain name`] };
     }
+    // WHATWG URL accepts characters no DNS name has (`a!b.example`, `$`, `*`, `~`, labels over 63
+    // characters, empty labels). The accepted event's host must match the contract, or the report
+    // would be stored with an event that can never be encoded, and its input redelivered for ever.
+    if (!HOST_NAME.test(u.hostname)) return { ok: false, reasons: [`url host ${truncate(u.hostname)} is not a valid host name`] };
   }
   u.hash = '';
   let href = u.href;
