@@ -81,4 +81,18 @@ test('accepted reports are matched (exact and PDQ) and emitted as matched / unma
   const check = await app.inject({ method: 'POST', url: '/v1/check', headers: admin, payload: { items: [{ type: 'sha1', hash: sha1 }, { type: 'pdq', hash: pdq }] } });
   assert.deepEqual(check.json().results.map((x: { match: boolean }) => x.match), [false, true], 'the exact match was retracted; the PDQ entry (a near match) stays');
   assert.equal((await app.inject({ method: 'POST', url: '/v1/retraction-requests/req-1/decision', headers: admin, payload: { decision: 'reject' } })).statusCode, 409);
+
+  // A request decided once cannot be decided again, and a rejected one retracts nothing.
+  const kept = hex(16);
+  assert.equal((await app.inject({ method: 'POST', url: '/v1/lists/hotline-list/changes', headers: admin, payload: { add: [{ type: 'md5', hash: kept }] } })).statusCode, 200);
+  const second = createEvent(HashesRetractionRequested, { subject: `md5:${kept}`, source: 'enforcement', data: { requestId: 'req-2', hashType: 'md5', hash: kept, reason: 'false positive' } });
+  await producer.publish(Topics.hashesRetractionRequested, [second]);
+  await waitFor(async () => ((await app.inject({ method: 'GET', url: '/v1/retraction-requests?status=pending', headers: admin })).json().requests as unknown[]).length > 0 || undefined, { what: 'the second request' });
+  const revision = (await app.inject({ method: 'GET', url: '/v1/lists/hotline-list', headers: admin })).json().revision as number;
+  assert.equal((await app.inject({ method: 'POST', url: '/v1/retraction-requests/req-2/decision', headers: admin, payload: { decision: 'reject' } })).statusCode, 200);
+  const late = await app.inject({ method: 'POST', url: '/v1/retraction-requests/req-2/decision', headers: admin, payload: { decision: 'approve' } });
+  assert.equal(late.statusCode, 409, late.body);
+  const stillThere = await app.inject({ method: 'POST', url: '/v1/check', headers: admin, payload: { items: [{ type: 'md5', hash: kept }] } });
+  assert.equal(stillThere.json().results[0].match, true, 'approving a rejected request retracted the hash');
+  assert.equal((await app.inject({ method: 'GET', url: '/v1/lists/hotline-list', headers: admin })).json().revision, revision, 'and wrote no release');
 });

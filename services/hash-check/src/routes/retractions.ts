@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@hashcheck/config';
+import { ErrorCode, HashCheckError } from '@hashcheck/errors';
 import type { HashType } from '@hashcheck/hash-index';
 import type { ListEntry } from '../domain/list-file';
 import type { ListEngine } from '../engine/list-engine';
@@ -76,6 +77,9 @@ export async function retractionRoutes(app: FastifyInstance, opts: RetractionRou
     },
     async (request) => {
       const doc = await opts.retractions.get(request.params.requestId);
+      // Before anything is written: approving a request already decided (rejected, say) retracted
+      // its hashes from the live lists, and only the final status update answered 409.
+      if (doc.status !== 'pending') throw new HashCheckError(ErrorCode.CONFLICT, `retraction request ${doc._id} was decided already (${doc.status})`);
       const who = by(request.principal);
       if (request.body.decision === 'reject') return view(await opts.retractions.decide(doc._id, 'rejected', who, request.body.note, []));
       // Which (list, type, hash) to retract: the hash named in the request, or the exact matches of the case's reports.
