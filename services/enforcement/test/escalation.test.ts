@@ -58,6 +58,10 @@ test('a notice that is never confirmed climbs every step of the ladder, with off
   clock.advance(3 * DAY);
   await app.enforcementTimers.poke();
   assert.equal((await app.enforcement.cases.get(it.caseId))?.stepIndex, 1, 'no step without the officer');
+  const page = await app.inject({ url: '/v1/cases?limit=1', headers: bearer(officer) });
+  assert.equal(page.statusCode, 200, `a page size can be given: ${page.body}`);
+  assert.equal(page.json().cases.length, 1);
+  assert.equal((await app.inject({ url: '/v1/cases?limit=0', headers: bearer(officer) })).statusCode, 400);
   const forbidden = await app.inject({ method: 'POST', url: `/v1/cases/${it.caseId}/decisions`, headers: bearer(provider), payload: { stepIndex: 2, decision: 'issue' } });
   assert.equal(forbidden.statusCode, 403, 'a provider key cannot decide escalation steps');
   const wrongStep = await app.inject({ method: 'POST', url: `/v1/cases/${it.caseId}/decisions`, headers: bearer(officer), payload: { stepIndex: 3, decision: 'issue' } });

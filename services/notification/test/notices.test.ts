@@ -203,6 +203,11 @@ test('notices: grouping, signed webhooks, retries, fallback to e-mail, undeliver
     assert.deepEqual(payload.rawPayload, rB.accepted()[0]!.body);
     const byCase = await h.app.inject({ url: `/v1/notices?caseId=${encodeURIComponent(`${caseKeyOf('a1')}.1`)}`, headers: { authorization: `Bearer ${OFFICER_KEY}` } });
     assert.equal(byCase.json().notices.length, 2, 'the initial notice and the re-notice');
+    const officer = { authorization: `Bearer ${OFFICER_KEY}` };
+    const one = await h.app.inject({ url: `/v1/notices?caseId=${encodeURIComponent(`${caseKeyOf('a1')}.1`)}&limit=1`, headers: officer });
+    assert.equal(one.statusCode, 200, `a page size can be given: ${one.body}`);
+    assert.equal(one.json().notices.length, 1);
+    for (const limit of ['0', 'x', '-1', '1.5']) assert.equal((await h.app.inject({ url: `/v1/notices?state=sent&limit=${limit}`, headers: officer })).statusCode, 400, `limit=${limit}`);
     const spec = (await h.app.inject('/openapi.json')).json();
     assert.ok(spec.paths['/v1/notices/{noticeId}'], 'documented in OpenAPI');
   });

@@ -36,6 +36,10 @@ test('victim digests: opt-in registry, counts only, each detection and all-remov
     assert.equal(created.json().choice, 'each-detection');
     const again = await h.app.inject({ method: 'PUT', url: '/v1/victim-series/series-each', payload: body, headers: admin });
     assert.equal(again.statusCode, 200);
+    const page = await h.app.inject({ url: '/v1/victim-series?limit=1', headers: admin });
+    assert.equal(page.statusCode, 200, `a page size can be given: ${page.body}`);
+    assert.equal(page.json().series.length, 1);
+    assert.equal((await h.app.inject({ url: '/v1/victim-series?limit=0', headers: admin })).statusCode, 400);
     const removedChoice = await h.app.inject({
       method: 'PUT', url: '/v1/victim-series/series-gone', headers: admin,
       payload: { intermediary: { email: 'desk@support.example' }, choice: 'all-removed', delaySeconds: 0.2, language: 'nl' },

@@ -3,7 +3,7 @@ import type { Filter } from 'mongodb';
 import { Type } from '@hashcheck/config';
 import { ErrorCode, HashCheckError } from '@hashcheck/errors';
 import { toNdjson } from '@hashcheck/evidence';
-import type { App } from '@hashcheck/http';
+import { limitOf, QueryLimit, type App } from '@hashcheck/http';
 import { Scope } from '../domain/api-keys';
 import { CaseStatus, DisputeDecision, OfficerDecision } from '../domain/case';
 import { parseDuration } from '../domain/duration';
@@ -29,7 +29,7 @@ export async function staffRoutes(app: App, opts: { service: EnforcementService;
       querystring: Type.Object({
         status: Type.Optional(Type.Union(Object.values(CaseStatus).map((v) => Type.Literal(v)))),
         providerId: Type.Optional(Type.String({ maxLength: 64 })),
-        limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+        limit: QueryLimit(1000, 100),
       }, { additionalProperties: false }),
       response: { 200: Type.Object({ cases: Type.Array(CaseView) }) },
     },
@@ -37,7 +37,7 @@ export async function staffRoutes(app: App, opts: { service: EnforcementService;
     const filter: Record<string, unknown> = {};
     if (req.query.status) filter.status = req.query.status;
     if (req.query.providerId) filter.providerId = req.query.providerId;
-    const cases = await service.deps.cases.find(filter as Filter<CaseDocument>, req.query.limit);
+    const cases = await service.deps.cases.find(filter as Filter<CaseDocument>, limitOf(req.query.limit, 1000, 100));
     const now = service.clock.now();
     return { cases: cases.map((c) => caseView(c, now)) };
   });

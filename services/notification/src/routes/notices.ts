@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Binary, type Db, type Filter } from 'mongodb';
 import { ErrorCode, HashCheckError } from '@hashcheck/errors';
-import type { App } from '@hashcheck/http';
+import { limitOf, QueryLimit, type App } from '@hashcheck/http';
 import { Scope, type ApiKeyEntry } from '../domain/api-keys';
 import { requireScope } from '../plugins/auth';
 import { Collections, type AttemptRecord, type NoticeDocument, type PayloadDocument } from '../store/collections';
@@ -123,8 +123,8 @@ export async function noticeRoutes(app: App, opts: { db: Db; keys: readonly ApiK
         caseId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
         providerId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
         state: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('sent'), Type.Literal('undeliverable')])),
-        limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
-      }),
+        limit: QueryLimit(200, 50),
+      }, { additionalProperties: false }),
       response: { 200: Type.Object({ notices: Type.Array(NoticeView) }), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
     },
   }, async (request) => {
@@ -135,7 +135,7 @@ export async function noticeRoutes(app: App, opts: { db: Db; keys: readonly ApiK
       ...(q.providerId ? { providerId: q.providerId } : {}),
       ...(q.state ? { state: q.state } : {}),
     };
-    const list = await notices.find(filter, { projection: { outbox: 0 } }).sort({ createdAt: -1 }).limit(q.limit).toArray();
+    const list = await notices.find(filter, { projection: { outbox: 0 } }).sort({ createdAt: -1 }).limit(limitOf(q.limit, 200, 50)).toArray();
     return { notices: list.map(noticeView) };
   });
 

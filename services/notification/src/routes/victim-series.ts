@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { Db } from 'mongodb';
 import { ErrorCode, HashCheckError } from '@hashcheck/errors';
-import type { App } from '@hashcheck/http';
+import { limitOf, QueryLimit, type App } from '@hashcheck/http';
 import { Scope, type ApiKeyEntry } from '../domain/api-keys';
 import { requireScope } from '../plugins/auth';
 import type { LanguageValue } from '../domain/templates';
@@ -129,11 +129,11 @@ export async function victimSeriesRoutes(app: App, opts: { db: Db; keys: readonl
       summary: 'Registered series',
       tags: ['victim-series'],
       security,
-      querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) }),
+      querystring: Type.Object({ limit: QueryLimit(1000, 100) }, { additionalProperties: false }),
       response: { 200: Type.Object({ series: Type.Array(SeriesView) }), 401: ErrorBody, 403: ErrorBody },
     },
   }, async (request) => {
-    const list = await opts.registry.list(request.query.limit);
+    const list = await opts.registry.list(limitOf(request.query.limit, 1000, 100));
     return { series: await Promise.all(list.map(async (s) => seriesView(s, await historyOf(s._id)))) };
   });
 
