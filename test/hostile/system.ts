@@ -155,7 +155,7 @@ export interface RouteInfo {
   hasBody: boolean;
   bodySchema?: Schema;
   params: string[];
-  query: Array<{ name: string; schema: Schema }>;
+  query: Array<{ name: string; schema: Schema; required: boolean }>;
 }
 
 export interface Schema {
@@ -172,7 +172,7 @@ export interface Schema {
 export async function routesOf(app: App): Promise<RouteInfo[]> {
   const res = await app.inject({ method: 'GET', url: '/openapi.json' });
   if (res.statusCode !== 200) throw new Error(`/openapi.json answered ${res.statusCode}`);
-  const doc = res.json<{ paths?: Record<string, Record<string, { security?: unknown[]; requestBody?: { content?: Record<string, { schema?: Schema }> }; parameters?: Array<{ in: string; name: string; schema?: Schema }> }>> }>();
+  const doc = res.json<{ paths?: Record<string, Record<string, { security?: unknown[]; requestBody?: { content?: Record<string, { schema?: Schema }> }; parameters?: Array<{ in: string; name: string; required?: boolean; schema?: Schema }> }>> }>();
   const out: RouteInfo[] = [];
   for (const [path, ops] of Object.entries(doc.paths ?? {})) {
     for (const [method, op] of Object.entries(ops)) {
@@ -185,7 +185,7 @@ export async function routesOf(app: App): Promise<RouteInfo[]> {
         basicOnly: Array.isArray(op.security) && op.security.length > 0 && op.security.every((r) => typeof r === 'object' && r !== null && Object.keys(r).every((k) => k === 'basic')),
         hasBody: op.requestBody !== undefined,
         params: (op.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name),
-        query: (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => ({ name: p.name, schema: p.schema ?? {} })),
+        query: (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => ({ name: p.name, schema: p.schema ?? {}, required: p.required === true })),
       };
       if (bodySchema) route.bodySchema = bodySchema;
       out.push(route);

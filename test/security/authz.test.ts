@@ -27,7 +27,7 @@ const MATRIX: Record<Exclude<ServiceName, 'hash-check'>, Record<string, string[]
     'PATCH /v1/providers/{id}': ['admin'],
     'DELETE /v1/providers/{id}': ['admin'],
     'GET /v1/providers/{id}': ['admin'],
-    'GET /v1/providers/resolve': ['admin'],
+    'GET /v1/providers/resolve': ['hotline', 'admin'],
   },
   notification: {
     'GET /v1/notices/{noticeId}': ['case-officer', 'admin'],
@@ -73,7 +73,10 @@ function paramValue(name: string): string {
 
 function requestFor(route: RouteInfo, authorization: string | undefined) {
   const headers: Record<string, string> = authorization ? { authorization } : {};
-  const url = urlOf(route, paramValue);
+  // Required query parameters are given, so that a route whose guard lets a role through cannot
+  // hide behind the 400 of a missing parameter (the provider resolve route did).
+  const query = new URLSearchParams(route.query.filter((q) => q.required).map((q): [string, string] => [q.name, String(sampleOf(q.schema))]));
+  const url = `${urlOf(route, paramValue)}${query.size > 0 ? `?${query.toString()}` : ''}`;
   if (!route.hasBody) return { method: route.method as 'GET', url, headers };
   return { method: route.method as 'POST', url, headers: { ...headers, 'content-type': 'application/json' }, payload: JSON.stringify(sampleOf(route.bodySchema)) };
 }
