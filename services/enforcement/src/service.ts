@@ -199,12 +199,17 @@ export class EnforcementService {
   async handleRetractionRequested(event: EventEnvelope<HashesRetractionRequestedData>): Promise<number> {
     const r = event.data;
     if (!r.hashType || !r.hash) return 0;
-    return this.sweepFalsePositive(`${r.hashType}:${r.hash}`, r.requestId, r.caseId ?? null);
+    return this.sweepFalsePositive(`${r.hashType}:${r.hash}`, r.requestId, r.caseId ?? null, new Date(event.occurredAt));
   }
 
-  async sweepFalsePositive(hashKey: string, requestId: string, sourceCaseId: string | null): Promise<number> {
+  /**
+   * Closes the cases on the hash that were open when the false positive was decided (`asOf`). A
+   * case opened later (the hotline may reject the retraction, and the hash keep matching) is not
+   * the request's to close: a replay of the topic months later would otherwise close it.
+   */
+  async sweepFalsePositive(hashKey: string, requestId: string, sourceCaseId: string | null, asOf: Date): Promise<number> {
     const open = await this.deps.cases.coll
-      .find({ hashes: hashKey, status: { $in: OPEN_STATUSES } } as Filter<CaseDocument>, { projection: { _id: 1 } })
+      .find({ hashes: hashKey, status: { $in: OPEN_STATUSES }, createdAt: { $lte: asOf } } as Filter<CaseDocument>, { projection: { _id: 1 } })
       .toArray();
     let closed = 0;
     for (const c of open) {
@@ -264,7 +269,8 @@ export class EnforcementService {
     let sweptCases = 0;
     if (body.decision === 'false-positive' && res.state) {
       // The consumer of the retraction request does the same; doing it here too makes the answer current.
-      for (const h of res.state.hashes) sweptCases += await this.sweepFalsePositive(h, `${disputeId}:${h.split(':')[0]}`, res.state.id);
+      const decidedAt = this.clock.now();
+      for (const h of res.state.hashes) sweptCases += await this.sweepFalsePositive(h, `${disputeId}:${h.split(':')[0]}`, res.state.id, decidedAt);
     }
     return { state: res.state!, sweptCases };
   }

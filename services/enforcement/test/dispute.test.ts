@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Topics, type CasesClosedData, type HashesRetractionRequestedData, type NoticesRequestedData } from '@hashcheck/events';
+import { createEvent, HashesRetractionRequested, Topics, type CasesClosedData, type HashesRetractionRequestedData, type NoticesRequestedData } from '@hashcheck/events';
 import { infra, waitFor } from '@hashcheck/testing';
 import { CaseStatus, ManualClock } from '@hashcheck/enforcement';
-import { bearer, dropDatabaseAfter, H, issueKey, item, matched, newEnv, noticeSent, Publish, record, startInstance, topicOf, waitForCase } from './helpers';
+import { bearer, dropDatabaseAfter, H, issueKey, item, matched, newEnv, noticeSent, publish, Publish, record, startInstance, topicOf, waitForCase } from './helpers';
 
 test('disputes: the clock pauses and resumes; an upheld false positive retracts the hash and closes every case on it', async (t) => {
   const inf = infra(t);
@@ -95,5 +95,21 @@ test('disputes: the clock pauses and resumes; an upheld false positive retracts 
     await new Promise((r2) => setTimeout(r2, 500));
     const closedFp = rec.on(topicOf(env, Topics.casesClosed)).map((m) => m.json<{ data: CasesClosedData }>().data).filter((d) => d.outcome === 'false-positive');
     assert.deepEqual(closedFp.map((d) => d.caseId).sort(), [b.caseId, c.caseId].sort());
+  });
+
+  await t.test('a retraction request replayed later leaves a case opened after it alone', async () => {
+    const d = item('opened-after-the-request');
+    const now = clock.now();
+    await Publish.matched(app, [matched(d, now)]);
+    await Publish.notices(app, [noticeSent('n-d', [d], now)]);
+    await waitForCase(app, d.caseId, (x) => x.status === CaseStatus.OPEN && x.hashes.length === 1, 'case d open');
+    const request = (requestId: string, at: Date) => createEvent(HashesRetractionRequested, { subject: `sha256:${d.sha256}`, source: 'enforcement', occurredAt: at, data: { requestId, hashType: 'sha256', hash: d.sha256, reason: 'false positive' } });
+    // A request from before the case (the hotline rejected the retraction; the hash kept matching).
+    await publish(app, Topics.hashesRetractionRequested, [request('req-old', new Date(now.getTime() - H))]);
+    await new Promise((r2) => setTimeout(r2, 1500));
+    assert.equal((await app.enforcement.cases.get(d.caseId))?.status, CaseStatus.OPEN, 'the old request closed a case opened after it');
+    // A request from after it closes it.
+    await publish(app, Topics.hashesRetractionRequested, [request('req-new', new Date(now.getTime() + 60_000))]);
+    await waitForCase(app, d.caseId, (x) => x.status === CaseStatus.CLOSED && x.outcome === 'false-positive', 'closed by the newer request');
   });
 });
