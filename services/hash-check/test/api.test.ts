@@ -45,6 +45,12 @@ test('lists, releases, the check APIs, auth, limits, usage and audit against a r
     '{"type":"md5","hash":"xyz"}',
     'garbage',
   ];
+  // A JSON body is not a list file, whatever ?format= says: refused before a release is opened.
+  const asJson = await app.inject({ method: 'POST', url: '/v1/lists/police-nl/releases?format=ndjson', headers: { ...hotline, 'content-type': 'application/json' }, payload: '{}' });
+  assert.equal(asJson.statusCode, 415, asJson.body);
+  const none = await app.inject({ url: '/v1/lists/police-nl/releases', headers: hotline });
+  assert.equal(none.statusCode, 200, none.body);
+  assert.equal(none.json().releases.length, 0, 'no failed release left behind');
   const imported = await app.inject({ method: 'POST', url: '/v1/lists/police-nl/releases?activate=true', headers: { ...hotline, 'content-type': 'application/x-ndjson' }, payload: lines.join('\n') + '\n' });
   assert.equal(imported.statusCode, 201, imported.body);
   const rel = imported.json().release;

@@ -168,6 +168,9 @@ const FORMAT_BY_TYPE: Record<string, ListFileFormat> = {
   'text/plain': 'text',
 };
 
+/** The bodies a list file may come as, handed to the route as a stream. */
+const STREAMED_TYPES = [...Object.keys(FORMAT_BY_TYPE), 'application/octet-stream'];
+
 /** List management for the hotline: lists, releases (import, activate, discard) and single changes. */
 export async function listRoutes(app: FastifyInstance, opts: ListRoutesOptions): Promise<void> {
   const { store, engine } = opts;
@@ -177,7 +180,7 @@ export async function listRoutes(app: FastifyInstance, opts: ListRoutesOptions):
 
   // Release uploads arrive as streams (any size, bounded memory); only the JSON routes parse bodies.
   app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser(['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'text/csv', 'text/plain', 'application/octet-stream'], (_req, payload, done) => done(null, payload));
+  app.addContentTypeParser(STREAMED_TYPES, (_req, payload, done) => done(null, payload));
 
   app.get('/v1/lists', { onRequest: app.guard('hotline'), schema: { summary: 'All lists', tags, security, response: { 200: Type.Object({ lists: Type.Array(ListView) }), ...errorResponses } } }, async () => ({
     lists: (await store.allLists()).map((d) => listView(d, engine)),
@@ -245,7 +248,10 @@ export async function listRoutes(app: FastifyInstance, opts: ListRoutesOptions):
       const q = request.query;
       const contentType = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
       const format = q.format ?? FORMAT_BY_TYPE[contentType];
-      if (format === undefined) {
+      // Only these types reach the route as a stream (the parser above); `?format=` names the format
+      // of an octet stream, it cannot make a JSON body one (that failed inside the import, as a 400
+      // carrying a TypeError's text, and left a failed release behind).
+      if (format === undefined || !STREAMED_TYPES.includes(contentType)) {
         throw new HashCheckError(CheckCode.UNSUPPORTED_MEDIA_TYPE, 'send application/x-ndjson, text/csv or text/plain, or name the format with ?format=', { statusCode: 415 });
       }
       if (format === 'text' && q.type === undefined) throw new HashCheckError(ErrorCode.VALIDATION, 'a text list file needs ?type= (md5, sha1, sha256 or pdq)');
