@@ -131,12 +131,15 @@ export class EnforcementService {
       { projection: { _id: 1, hashes: 1 } },
     );
     const reuploadOf = previous ? { caseId: previous._id, hash: previous.hashes.find((h) => hashes.includes(h)) ?? hashes[0]! } : null;
-    await this.#apply(r.caseId, {
+    const res = await this.#apply(r.caseId, {
       type: 'report-matched', eventId: event.id, caseKey: r.caseKey, reportId: r.reportId, providerId: r.providerId,
       url: r.url, host: r.host, ...(r.ip ? { ip: r.ip } : {}), hashes,
       matches: r.matches.map((m) => ({ listId: m.listId, listName: m.listName, category: m.category, hashType: m.hashType, distance: m.distance })),
       receivedAt: r.receivedAt, checkedAt: r.checkedAt, reuploadOf,
     }, { create: { id: r.caseId, caseKey: r.caseKey }, providerHint: r.providerId });
+    // Only once the case has its notice: the removal's time counts from the notice, which this
+    // backlog may still hold (notices.sent), and a case closed before it would record none.
+    if ((res.state?.notices.length ?? 0) > 0) await this.#applyParked({ caseId: r.caseId, caseKey: r.caseKey, reportId: r.reportId, url: r.url });
   }
 
   async handleNoticeSent(event: EventEnvelope<NoticesSentData>): Promise<void> {
@@ -148,6 +151,7 @@ export class EnforcementService {
         url: item.url, channel: n.channel, contact: n.contact, sentAt: new Date(n.sentAt), noticeDeadlineAt: new Date(item.deadlineAt),
         ...(n.requestId ? { requestId: n.requestId } : {}), ...(n.attempt ? { attempt: n.attempt } : {}), deliveryProof: n.deliveryProof,
       }, { create: { id: caseId, caseKey: item.caseKey }, providerHint: n.providerId });
+      await this.#applyParked({ caseId, caseKey: item.caseKey, reportId: item.reportId, url: item.url });
     }
   }
 
@@ -163,15 +167,33 @@ export class EnforcementService {
     const r = event.data;
     const caseId = await this.#locate(r);
     if (!caseId) {
-      this.deps.logger.warn({ eventId: event.id, reportId: r.reportId, caseId: r.caseId }, 'removal report matches no case; ignored');
+      await this.deps.cases.park(event.id, r, this.deps.clock.now());
+      this.deps.logger.info({ eventId: event.id, reportId: r.reportId, caseId: r.caseId }, 'removal report names no case seen yet; kept until the case arrives');
       return;
     }
+    await this.#applyRemoval(event.id, r, caseId);
+  }
+
+  async #applyRemoval(eventId: string, r: RemovalsReportedData, caseId: string): Promise<void> {
     const observedAt = new Date(r.observedAt);
     const input: CaseInput = r.status === 'removed'
-      ? { type: 'removal', source: 'observer', eventId: event.id, removedAt: observedAt, by: r.reporter }
-      : { type: 'still-online', eventId: event.id, observedAt, by: r.reporter };
+      ? { type: 'removal', source: 'observer', eventId, removedAt: observedAt, by: r.reporter }
+      : { type: 'still-online', eventId, observedAt, by: r.reporter };
     const res = await this.#apply(caseId, input);
     if (res.decision.kind === 'refused') this.deps.logger.warn({ caseId, reason: res.decision.message }, 'removal report refused');
+  }
+
+  /**
+   * Applies the removal reports kept for a case just written (CaseStore.park). Each keeps its event
+   * id, which the case records: a crash before the kept report is removed applies it once only.
+   */
+  async #applyParked(c: { caseId: string; caseKey: string; reportId: string; url: string }): Promise<void> {
+    for (const p of await this.deps.cases.parkedFor(c)) {
+      const caseId = await this.#locate(p.report);
+      if (!caseId) continue;
+      await this.#applyRemoval(p._id, p.report, caseId);
+      await this.deps.cases.unpark(p._id);
+    }
   }
 
   async #locate(r: RemovalsReportedData): Promise<string | undefined> {

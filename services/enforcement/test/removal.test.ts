@@ -116,4 +116,21 @@ test('removals: confirmations, re-check observations, re-uploads and the monitor
     const forbidden = await app.inject({ url: '/v1/monitor/providers', headers: bearer(acme) });
     assert.equal(forbidden.statusCode, 403, 'providers do not see the monitor');
   });
+
+  await t.test('a removal report read before the case it names is kept, and applied when the case arrives', async () => {
+    const e = item('removed-before-enforcement-saw-it');
+    const t3 = clock.now();
+    // After a restart with a backlog, the re-check partner's observation can come first.
+    await publish(app, Topics.removalsReported, [removalReported({ reportId: e.reportId, observedAt: new Date(t3.getTime() + 2 * H).toISOString(), status: 'removed', reporter: 'recheck-partner' })]);
+    await waitFor(async () => ((await app.enforcement.cases.parked.countDocuments({ 'report.reportId': e.reportId })) === 1 ? true : undefined), { what: 'the observation kept' });
+    assert.equal(await app.enforcement.cases.get(e.caseId), undefined);
+    // Enforcement catches up later: the report and the notice (sent at t3) are read now.
+    clock.advance(3 * H);
+    await Publish.matched(app, [matched(e, t3)]);
+    await Publish.notices(app, [noticeSent('n-e', [e], t3)]);
+    const c = await waitForCase(app, e.caseId, (x) => x.status === CaseStatus.CLOSED, 'case closed by the kept observation');
+    assert.equal(c.outcome, 'removed');
+    assert.equal(c.timeToRemovalMs, 2 * H);
+    await waitFor(async () => ((await app.enforcement.cases.parked.countDocuments({})) === 0 ? true : undefined), { what: 'nothing kept any more' });
+  });
 });

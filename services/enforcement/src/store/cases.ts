@@ -1,4 +1,5 @@
 import type { Collection, Db, Filter } from 'mongodb';
+import type { RemovalsReportedData } from '@hashcheck/events';
 import { ErrorCode, HashCheckError, isDuplicateKeyError } from '@hashcheck/errors';
 import { appendEntries, redactEntry, type ChainHead, type EvidenceEntry } from '@hashcheck/evidence';
 import { OUTBOX_INDEX, type CollectionIndexes, type OutboxEntry, type OutboxHint, type WithOutbox } from '@hashcheck/mongo';
@@ -91,6 +92,8 @@ export const CASE_INDEXES: CollectionIndexes[] = [
       { key: { 'disputes.id': 1 }, name: 'by_dispute' },
       { key: { hashes: 1 }, name: 'by_hash' },
       { key: { caseKey: 1 }, name: 'by_case_key' },
+      // Removal reports that give only a URL (service #locate).
+      { key: { url: 1, createdAt: -1 }, name: 'by_url' },
       { key: { reportIds: 1 }, name: 'by_report' },
       { key: { providerId: 1, status: 1 }, name: 'by_provider_status' },
       { key: { status: 1, closedAt: 1 }, name: 'by_closed' },
@@ -139,11 +142,22 @@ export interface ApplyResult {
 
 const MAX_ATTEMPTS = 25;
 
+/** Removal reports kept until enforcement has seen the case they name (see CaseStore.park). */
+export const PARKED_REMOVALS = 'removals_parked';
+
+export interface ParkedRemoval {
+  /** The removal event's id. */
+  _id: string;
+  report: RemovalsReportedData;
+  parkedAt: Date;
+}
+
 export class CaseStore {
   readonly coll: Collection<CaseDocument>;
   readonly log: Collection<CaseRecord>;
   readonly claims: Collection<TimerClaim>;
   readonly timers: Collection<TimerDocument>;
+  readonly parked: Collection<ParkedRemoval>;
 
   /**
    * `afterWrite` wakes the outbox relay for a record just inserted with events, naming it and
@@ -155,6 +169,32 @@ export class CaseStore {
     this.log = db.collection<CaseRecord>(CASE_LOG);
     this.claims = db.collection<TimerClaim>(TIMER_CLAIMS);
     this.timers = db.collection<TimerDocument>(TIMERS);
+    this.parked = db.collection<ParkedRemoval>(PARKED_REMOVALS);
+  }
+
+  /**
+   * Keeps a removal report that names no case enforcement has seen yet: it comes on its own topic,
+   * and after a restart with a backlog it can be read before the report or notice that opens the
+   * case. Dropping it let the case escalate content already gone. Once per event id.
+   */
+  async park(eventId: string, report: RemovalsReportedData, at: Date): Promise<void> {
+    try {
+      await this.parked.insertOne({ _id: eventId, report, parkedAt: at });
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+    }
+  }
+
+  /** Kept removal reports that may name this case (by id, content key, report or URL). */
+  async parkedFor(c: { caseId: string; caseKey: string; reportId: string; url: string }): Promise<ParkedRemoval[]> {
+    return this.parked
+      .find({ $or: [{ 'report.caseId': c.caseId }, { 'report.caseKey': c.caseKey }, { 'report.reportId': c.reportId }, { 'report.url': c.url }] })
+      .limit(100)
+      .toArray();
+  }
+
+  async unpark(eventId: string): Promise<void> {
+    await this.parked.deleteOne({ _id: eventId });
   }
 
   /** The latest record of a case: from the view's sequence number, then forward while newer ones exist. */
