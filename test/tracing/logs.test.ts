@@ -51,7 +51,7 @@ test('a service logs the trace_id and span_id of the span it is working in (Kafk
   const spans = (): ReadableSpan[] => exporter.getFinishedSpans();
   const spanById = (id: unknown): ReadableSpan | undefined => spans().find((s) => s.spanContext().spanId === id);
 
-  // Kafka: a removal report about a case nobody knows is logged (warn) while the consumer handles it.
+  // Kafka: a removal report about a case nobody knows is logged (and kept) while the consumer handles it.
   const producer = new EventProducer(createKafka({ brokers: env.brokers, clientId: 'logs-test' }), codec, iso.prefix);
   await producer.connect();
   t.after(() => producer.disconnect());
@@ -61,7 +61,7 @@ test('a service logs the trace_id and span_id of the span it is working in (Kafk
     span.end();
     return span.spanContext().traceId;
   });
-  const line = await waitFor(() => out.lines().find((l) => l.msg === 'removal report matches no case; ignored' && l.caseId === caseId), { what: 'the warning about the unknown case', timeoutMs: 90_000 });
+  const line = await waitFor(() => out.lines().find((l) => l.msg === 'removal report names no case seen yet; kept until the case arrives' && l.caseId === caseId), { what: 'the warning about the unknown case', timeoutMs: 90_000 });
   assert.equal(line.service, 'enforcement');
   assert.equal(line.trace_id, traceId, 'the line carries the trace of the message being handled');
   assert.match(String(line.span_id), /^[0-9a-f]{16}$/);
