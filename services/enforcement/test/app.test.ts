@@ -100,7 +100,7 @@ test('API keys, deadline policies by category and by regulator order, and the Op
   });
 
   await t.test('the OpenAPI document describes every route', async () => {
-    const doc = (await app.inject('/openapi.json')).json() as { paths: Record<string, Record<string, { summary?: string }>> };
+    const doc = (await app.inject('/openapi.json')).json() as { paths: Record<string, Record<string, { summary?: string; responses?: Record<string, unknown> }>> };
     const expected = [
       ['/v1/notices/{noticeId}', 'get'], ['/v1/notices/{noticeId}/removal', 'post'], ['/v1/notices/{noticeId}/dispute', 'post'],
       ['/v1/disputes', 'get'], ['/v1/disputes/{disputeId}/decision', 'post'], ['/v1/cases', 'get'], ['/v1/cases/{caseId}', 'get'],
@@ -109,5 +109,12 @@ test('API keys, deadline policies by category and by regulator order, and the Op
       ['/v1/admin/keys', 'post'], ['/v1/admin/retention/run', 'post'],
     ] as const;
     for (const [path, method] of expected) assert.ok(doc.paths[path]?.[method]?.summary, `${method.toUpperCase()} ${path} documented`);
+    // Every route needs a key and validates its input: a client must find those answers documented.
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      if (!path.startsWith('/v1/')) continue;
+      for (const [method, op] of Object.entries(ops)) {
+        for (const status of ['400', '401', '403']) assert.ok(op.responses?.[status], `${method.toUpperCase()} ${path} documents ${status}`);
+      }
+    }
   });
 });

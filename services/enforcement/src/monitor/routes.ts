@@ -5,6 +5,7 @@ import type { App } from '@hashcheck/http';
 import { Scope } from '../domain/api-keys';
 import type { Clock } from '../domain/clock';
 import type { MonitorQueries } from './queries';
+import { ErrorResponses } from '../routes/views';
 
 const N = Type.Number();
 const NN = Type.Union([Type.Number(), Type.Null()]);
@@ -33,7 +34,7 @@ export async function monitorRoutes(app: App, opts: { queries: MonitorQueries; c
       summary: 'Per provider: reports, notices, share removed within the deadline, median and p90 time to removal, outstanding items and their age, escalations, re-uploads',
       tags: ['monitor'],
       security: [{ bearer: [] }],
-      response: { 200: Type.Object({ generatedAt: Type.String(), totals: TotalsSchema, providers: Type.Array(ProviderRowSchema) }) },
+      response: { ...ErrorResponses, 200: Type.Object({ generatedAt: Type.String(), totals: TotalsSchema, providers: Type.Array(ProviderRowSchema) }) },
     },
   }, async () => {
     const now = clock.now();
@@ -43,7 +44,7 @@ export async function monitorRoutes(app: App, opts: { queries: MonitorQueries; c
 
   app.get('/v1/monitor/countries', {
     preValidation: staff,
-    schema: { summary: 'The same figures per country of the provider', tags: ['monitor'], security: [{ bearer: [] }], response: { 200: Type.Object({ generatedAt: Type.String(), countries: Type.Array(CountryRowSchema) }) } },
+    schema: { summary: 'The same figures per country of the provider', tags: ['monitor'], security: [{ bearer: [] }], response: { ...ErrorResponses, 200: Type.Object({ generatedAt: Type.String(), countries: Type.Array(CountryRowSchema) }) } },
   }, async () => {
     const now = clock.now();
     return { generatedAt: now.toISOString(), countries: await queries.countries(now) };
@@ -56,7 +57,7 @@ export async function monitorRoutes(app: App, opts: { queries: MonitorQueries; c
       tags: ['monitor'],
       security: [{ bearer: [] }],
       querystring: Type.Object({ providerId: Type.Optional(Type.String({ maxLength: 64 })), country: Type.Optional(Type.String({ maxLength: 2 })) }, { additionalProperties: false }),
-      response: { 200: Type.Object({ total: N, buckets: Type.Array(Type.Object({ label: Type.String(), fromSeconds: N, toSeconds: NN, count: N })) }) },
+      response: { ...ErrorResponses, 200: Type.Object({ total: N, buckets: Type.Array(Type.Object({ label: Type.String(), fromSeconds: N, toSeconds: NN, count: N })) }) },
     },
   }, async (req) => queries.distribution({ ...(req.query.providerId ? { providerId: req.query.providerId } : {}), ...(req.query.country ? { country: req.query.country } : {}) }));
 

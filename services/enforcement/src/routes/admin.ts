@@ -5,7 +5,7 @@ import type { App } from '@hashcheck/http';
 import { Scope, SCOPES } from '../domain/api-keys';
 import type { EnforcementService } from '../service';
 import type { KeyStore } from '../store/keys';
-import { ErrorBody } from './views';
+import { ErrorBody, ErrorResponses } from './views';
 
 /** Administrators issue and revoke keys and can run the jobs on demand. */
 export async function adminRoutes(app: App, opts: { service: EnforcementService; keys: KeyStore }): Promise<void> {
@@ -27,7 +27,7 @@ export async function adminRoutes(app: App, opts: { service: EnforcementService;
         providerId: Type.Optional(Type.String({ minLength: 2, maxLength: 64, pattern: '^[a-z0-9][a-z0-9-]*[a-z0-9]$' })),
         label: Type.String({ minLength: 1, maxLength: 200 }),
       }, { additionalProperties: false }),
-      response: { 201: Type.Object({ keyId: Type.String(), key: Type.String(), scope: Type.String(), providerId: Type.Union([Type.String(), Type.Null()]), label: Type.String() }), 400: ErrorBody },
+      response: { ...ErrorResponses, 201: Type.Object({ keyId: Type.String(), key: Type.String(), scope: Type.String(), providerId: Type.Union([Type.String(), Type.Null()]), label: Type.String() }), 400: ErrorBody },
     },
   }, async (req, reply) => {
     const { scope, label } = req.body;
@@ -40,14 +40,14 @@ export async function adminRoutes(app: App, opts: { service: EnforcementService;
 
   app.get('/v1/admin/keys', {
     preValidation: admin,
-    schema: { summary: 'List API keys (without secrets)', tags: ['admin'], security: [{ bearer: [] }], response: { 200: Type.Object({ keys: Type.Array(KeyView) }) } },
+    schema: { summary: 'List API keys (without secrets)', tags: ['admin'], security: [{ bearer: [] }], response: { ...ErrorResponses, 200: Type.Object({ keys: Type.Array(KeyView) }) } },
   }, async () => ({
     keys: (await keys.list()).map((k) => ({ keyId: k._id, scope: k.scope, providerId: k.providerId, label: k.label, createdAt: k.createdAt.toISOString(), revokedAt: k.revokedAt?.toISOString() ?? null })),
   }));
 
   app.delete('/v1/admin/keys/:keyId', {
     preValidation: admin,
-    schema: { summary: 'Revoke an API key', tags: ['admin'], security: [{ bearer: [] }], params: Type.Object({ keyId: Type.String({ minLength: 1, maxLength: 64 }) }), response: { 204: Type.Null(), 404: ErrorBody } },
+    schema: { summary: 'Revoke an API key', tags: ['admin'], security: [{ bearer: [] }], params: Type.Object({ keyId: Type.String({ minLength: 1, maxLength: 64 }) }), response: { ...ErrorResponses, 204: Type.Null(), 404: ErrorBody } },
   }, async (req, reply) => {
     if (!(await keys.revoke(req.params.keyId, new Date()))) throw new HashCheckError(ErrorCode.NOT_FOUND, `no active key ${req.params.keyId}`);
     return reply.status(204).send(null);
@@ -55,7 +55,7 @@ export async function adminRoutes(app: App, opts: { service: EnforcementService;
 
   app.post('/v1/admin/retention/run', {
     preValidation: admin,
-    schema: { summary: 'Run the retention job now', tags: ['admin'], security: [{ bearer: [] }], response: { 200: Type.Object({ anonymised: Type.Integer(), cutoff: Type.String() }) } },
+    schema: { summary: 'Run the retention job now', tags: ['admin'], security: [{ bearer: [] }], response: { ...ErrorResponses, 200: Type.Object({ anonymised: Type.Integer(), cutoff: Type.String() }) } },
   }, async () => {
     const r = await service.runRetention();
     return { anonymised: r.anonymised, cutoff: r.cutoff.toISOString() };
@@ -63,6 +63,6 @@ export async function adminRoutes(app: App, opts: { service: EnforcementService;
 
   app.post('/v1/admin/timers/run', {
     preValidation: admin,
-    schema: { summary: 'Fire due timers now instead of at the next poll', tags: ['admin'], security: [{ bearer: [] }], response: { 200: Type.Object({ fired: Type.Integer() }) } },
+    schema: { summary: 'Fire due timers now instead of at the next poll', tags: ['admin'], security: [{ bearer: [] }], response: { ...ErrorResponses, 200: Type.Object({ fired: Type.Integer() }) } },
   }, async () => ({ fired: await service.fireDueTimers() }));
 }

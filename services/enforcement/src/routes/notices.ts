@@ -4,7 +4,7 @@ import { ErrorCode, HashCheckError } from '@hashcheck/errors';
 import type { App } from '@hashcheck/http';
 import { Scope } from '../domain/api-keys';
 import type { EnforcementService } from '../service';
-import { CaseOutcomeView, ErrorBody, NoticeIdParam, ProviderCaseView, providerCaseView } from './views';
+import { CaseOutcomeView, ErrorBody, NoticeIdParam, ProviderCaseView, providerCaseView, ErrorResponses } from './views';
 
 const Selection = {
   caseIds: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { minItems: 1, maxItems: 1000, description: 'only these cases of the notice (default: all)' })),
@@ -28,7 +28,7 @@ export async function noticeRoutes(app: App, opts: { service: EnforcementService
       tags: ['provider'],
       security: [{ bearer: [] }],
       params: NoticeIdParam,
-      response: { 200: Type.Object({ noticeId: Type.String(), cases: Type.Array(ProviderCaseView) }), 404: ErrorBody },
+      response: { ...ErrorResponses, 200: Type.Object({ noticeId: Type.String(), cases: Type.Array(ProviderCaseView) }), 404: ErrorBody },
     },
   }, async (req) => {
     const cases = await service.casesOfNotice(req.params.noticeId, actor(req).providerId);
@@ -44,7 +44,7 @@ export async function noticeRoutes(app: App, opts: { service: EnforcementService
       security: [{ bearer: [] }],
       params: NoticeIdParam,
       body: Type.Object({ ...Selection, removedAt: Type.Optional(Type.String({ format: 'date-time' })), note: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false }),
-      response: { 200: Type.Object({ noticeId: Type.String(), cases: Type.Array(CaseOutcomeView) }), 404: ErrorBody },
+      response: { ...ErrorResponses, 200: Type.Object({ noticeId: Type.String(), cases: Type.Array(CaseOutcomeView) }), 404: ErrorBody },
     },
   }, async (req) => {
     const results = await service.confirmRemoval(req.params.noticeId, actor(req), req.body);
@@ -59,7 +59,7 @@ export async function noticeRoutes(app: App, opts: { service: EnforcementService
       security: [{ bearer: [] }],
       params: NoticeIdParam,
       body: Type.Object({ ...Selection, reason: Type.String({ minLength: 3, maxLength: 2000 }) }, { additionalProperties: false }),
-      response: { 201: Type.Object({ noticeId: Type.String(), cases: Type.Array(CaseOutcomeView) }), 404: ErrorBody, 409: ErrorBody },
+      response: { ...ErrorResponses, 201: Type.Object({ noticeId: Type.String(), cases: Type.Array(CaseOutcomeView) }), 404: ErrorBody, 409: ErrorBody },
     },
   }, async (req, reply) => {
     const results = await service.openDispute(req.params.noticeId, actor(req), req.body);

@@ -10,7 +10,7 @@ import { parseDuration } from '../domain/duration';
 import type { EnforcementService } from '../service';
 import type { CaseDocument } from '../store/cases';
 import type { OrderStore } from '../store/orders';
-import { CaseIdParam, CaseView, caseView, DisputeIdParam, ErrorBody } from './views';
+import { CaseIdParam, CaseView, caseView, DisputeIdParam, ErrorBody, ErrorResponses } from './views';
 
 
 /** Hotline and regulator: cases, evidence, disputes, officer decisions, deadline orders. */
@@ -31,7 +31,7 @@ export async function staffRoutes(app: App, opts: { service: EnforcementService;
         providerId: Type.Optional(Type.String({ maxLength: 64 })),
         limit: QueryLimit(1000, 100),
       }, { additionalProperties: false }),
-      response: { 200: Type.Object({ cases: Type.Array(CaseView) }) },
+      response: { ...ErrorResponses, 200: Type.Object({ cases: Type.Array(CaseView) }) },
     },
   }, async (req) => {
     const filter: Record<string, unknown> = {};
@@ -44,7 +44,7 @@ export async function staffRoutes(app: App, opts: { service: EnforcementService;
 
   app.get('/v1/cases/:caseId', {
     preValidation: staff,
-    schema: { summary: 'One case, with its escalation steps and accrued penalty', tags: ['cases'], security: [{ bearer: [] }], params: CaseIdParam, response: { 200: CaseView, 404: ErrorBody } },
+    schema: { summary: 'One case, with its escalation steps and accrued penalty', tags: ['cases'], security: [{ bearer: [] }], params: CaseIdParam, response: { ...ErrorResponses, 200: CaseView, 404: ErrorBody } },
   }, async (req) => {
     const s = await service.deps.cases.get(req.params.caseId);
     if (!s) throw new HashCheckError(ErrorCode.NOT_FOUND, `no case ${req.params.caseId}`);
@@ -59,7 +59,7 @@ export async function staffRoutes(app: App, opts: { service: EnforcementService;
       tags: ['cases'],
       security: [{ bearer: [] }],
       params: CaseIdParam,
-      response: { 200: Type.String({ description: 'application/x-ndjson' }), 404: ErrorBody },
+      response: { ...ErrorResponses, 200: Type.String({ description: 'application/x-ndjson' }), 404: ErrorBody },
     },
   }, async (req, reply) => {
     const ev = await service.deps.cases.evidence(req.params.caseId);
@@ -86,7 +86,7 @@ export async function staffRoutes(app: App, opts: { service: EnforcementService;
         until: Type.Optional(Type.String({ format: 'date-time' })),
         note: Type.Optional(Type.String({ maxLength: 2000 })),
       }, { additionalProperties: false }),
-      response: { 200: CaseView, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+      response: { ...ErrorResponses, 200: CaseView, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
     },
   }, async (req) => {
     const s = await service.officerDecision(req.params.caseId, label(req), req.body);
@@ -99,7 +99,7 @@ export async function staffRoutes(app: App, opts: { service: EnforcementService;
       summary: 'Disputes awaiting a hotline decision',
       tags: ['hotline'],
       security: [{ bearer: [] }],
-      response: { 200: Type.Object({ disputes: Type.Array(Type.Object({ disputeId: Type.String(), caseId: Type.String(), providerId: Type.Union([Type.String(), Type.Null()]), noticeId: Type.Union([Type.String(), Type.Null()]), openedAt: Type.String(), openedBy: Type.String() })) }) },
+      response: { ...ErrorResponses, 200: Type.Object({ disputes: Type.Array(Type.Object({ disputeId: Type.String(), caseId: Type.String(), providerId: Type.Union([Type.String(), Type.Null()]), noticeId: Type.Union([Type.String(), Type.Null()]), openedAt: Type.String(), openedBy: Type.String() })) }) },
     },
   }, async () => {
     const cases = await service.deps.cases.find({ status: CaseStatus.DISPUTED } as Filter<CaseDocument>);
@@ -117,7 +117,7 @@ export async function staffRoutes(app: App, opts: { service: EnforcementService;
       security: [{ bearer: [] }],
       params: DisputeIdParam,
       body: Type.Object({ decision: Type.Union([Type.Literal(DisputeDecision.FALSE_POSITIVE), Type.Literal(DisputeDecision.REJECTED)]), note: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false }),
-      response: { 200: Type.Object({ disputeId: Type.String(), case: CaseView, sweptCases: Type.Integer() }), 404: ErrorBody, 409: ErrorBody },
+      response: { ...ErrorResponses, 200: Type.Object({ disputeId: Type.String(), case: CaseView, sweptCases: Type.Integer() }), 404: ErrorBody, 409: ErrorBody },
     },
   }, async (req) => {
     const r = await service.decideDispute(req.params.disputeId, label(req), req.body);
@@ -131,7 +131,7 @@ export async function staffRoutes(app: App, opts: { service: EnforcementService;
 
   app.get('/v1/regulator/orders', {
     preValidation: staff,
-    schema: { summary: 'Deadline orders', tags: ['regulator'], security: [{ bearer: [] }], response: { 200: Type.Object({ orders: Type.Array(OrderView) }) } },
+    schema: { summary: 'Deadline orders', tags: ['regulator'], security: [{ bearer: [] }], response: { ...ErrorResponses, 200: Type.Object({ orders: Type.Array(OrderView) }) } },
   }, async () => ({ orders: (await orders.list()).map(orderView) }));
 
   app.put('/v1/regulator/orders/:reference', {
@@ -148,7 +148,7 @@ export async function staffRoutes(app: App, opts: { service: EnforcementService;
         validFrom: Type.Optional(Type.String({ format: 'date-time' })),
         validUntil: Type.Optional(Type.String({ format: 'date-time' })),
       }, { additionalProperties: false }),
-      response: { 200: OrderView, 400: ErrorBody },
+      response: { ...ErrorResponses, 200: OrderView, 400: ErrorBody },
     },
   }, async (req) => {
     let deadlineMs: number;
@@ -170,7 +170,7 @@ export async function staffRoutes(app: App, opts: { service: EnforcementService;
 
   app.delete('/v1/regulator/orders/:reference', {
     preValidation: fastify.enforcementAuth(Scope.REGULATOR),
-    schema: { summary: 'Withdraw a deadline order', tags: ['regulator'], security: [{ bearer: [] }], params: Type.Object({ reference: Type.String({ minLength: 1, maxLength: 200 }) }), response: { 204: Type.Null(), 404: ErrorBody } },
+    schema: { summary: 'Withdraw a deadline order', tags: ['regulator'], security: [{ bearer: [] }], params: Type.Object({ reference: Type.String({ minLength: 1, maxLength: 200 }) }), response: { ...ErrorResponses, 204: Type.Null(), 404: ErrorBody } },
   }, async (req, reply) => {
     if (!(await orders.remove(req.params.reference))) throw new HashCheckError(ErrorCode.NOT_FOUND, `no order ${req.params.reference}`);
     return reply.status(204).send(null);
@@ -183,7 +183,7 @@ export async function staffRoutes(app: App, opts: { service: EnforcementService;
       tags: ['regulator'],
       security: [{ bearer: [] }],
       params: Type.Object({ providerId: Type.String({ minLength: 1, maxLength: 64 }) }),
-      response: { 200: Type.Object({ providerId: Type.String(), deadlineSeconds: Type.Number(), source: Type.String(), reference: Type.Union([Type.String(), Type.Null()]) }) },
+      response: { ...ErrorResponses, 200: Type.Object({ providerId: Type.String(), deadlineSeconds: Type.Number(), source: Type.String(), reference: Type.Union([Type.String(), Type.Null()]) }) },
     },
   }, async (req) => {
     const p = await service.policyFor(req.params.providerId, service.clock.now());

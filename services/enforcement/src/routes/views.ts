@@ -7,6 +7,9 @@ const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() 
 
 export const ErrorBody = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Unknown()) }) });
 
+/** What every route of this service can answer besides its own statuses (every route needs a key). */
+export const ErrorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody };
+
 export const CaseIdParam = Type.Object({ caseId: Type.String({ minLength: 1, maxLength: 200 }) });
 export const NoticeIdParam = Type.Object({ noticeId: Type.String({ minLength: 1, maxLength: 200 }) });
 export const DisputeIdParam = Type.Object({ disputeId: Type.String({ minLength: 1, maxLength: 100 }) });
