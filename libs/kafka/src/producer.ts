@@ -1,6 +1,7 @@
 import { context, propagation, trace as otelTrace } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import type { Kafka, Producer, ProducerRecord, IHeaders, Message } from 'kafkajs';
+import { ErrorCode, HashCheckError } from '@hashcheck/errors';
 import { Header, type EventCodec, type EventEnvelope } from '@hashcheck/events';
 import { recordPublished } from '@hashcheck/telemetry';
 import { contextFromCarrier, startSendSpan, type Carrier } from './tracing';
@@ -8,6 +9,13 @@ import { contextFromCarrier, startSendSpan, type Carrier } from './tracing';
 export interface PublishOptions {
   /** Send under this trace context (the outbox relay passes the context captured at write time). */
   carrier?: Carrier;
+}
+
+/** Events of a publish that do not match their schemas (`indices` into the items): nothing was sent. */
+export class UnencodableEvents extends HashCheckError {
+  constructor(readonly indices: number[], readonly reasons: string[]) {
+    super(ErrorCode.EVENT_SCHEMA, `${indices.length} event(s) do not match their schemas: ${reasons.join(' | ')}`);
+  }
 }
 
 export interface ProducerLogger {
@@ -164,12 +172,22 @@ export class EventProducer {
   async publishTraced(topic: string, items: ReadonlyArray<{ event: EventEnvelope; carrier: Carrier | undefined }>): Promise<void> {
     if (items.length === 0) return;
     const name = this.topic(topic);
+    // Encoded (and so validated) before anything is sent: an event that fails its schema would fail
+    // the whole request on every retry; the caller learns which ones, and can send the others.
+    const encoded = items.map(({ event }) => {
+      try {
+        return this.toMessage(event);
+      } catch (err) {
+        return err as Error;
+      }
+    });
+    const invalid = encoded.flatMap((m, i) => (m instanceof Error ? [i] : []));
+    if (invalid.length > 0) throw new UnencodableEvents(invalid, invalid.map((i) => (encoded[i] as Error).message));
     const spans = items.map(({ carrier }) => {
       const parent = contextFromCarrier(carrier);
       return { parent, span: startSendSpan(name, parent) };
     });
-    const messages = items.map(({ event }, i) => {
-      const m = this.toMessage(event);
+    const messages = (encoded as Message[]).map((m, i) => {
       const { parent, span } = spans[i]!;
       const headers: Record<string, string> = {};
       propagation.inject(otelTrace.setSpan(parent, span), headers);

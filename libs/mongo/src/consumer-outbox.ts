@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Collection, Db } from 'mongodb';
 import { ErrorCode, HashCheckError, isDuplicateKeyError } from '@hashcheck/errors';
 import { registry } from '@hashcheck/events';
-import type { EventProducer } from '@hashcheck/kafka';
+import { UnencodableEvents, type EventProducer } from '@hashcheck/kafka';
 import type { CollectionIndexes } from './client';
 import { Coalescer, type Waiting } from './coalescer';
 import { InsertBatcher } from './insert-batcher';
@@ -69,7 +69,7 @@ export class ConsumerOutbox {
 
   constructor(
     db: Db,
-    private readonly producer: Pick<EventProducer, 'publishTraced' | 'codec'>,
+    private readonly producer: Pick<EventProducer, 'publishTraced'>,
     private readonly logger: Logger,
   ) {
     this.ledger = db.collection<PublishedRecord>(OUTBOX_PUBLISHED);
@@ -145,41 +145,34 @@ export class ConsumerOutbox {
       if (!group) byTopic.set(w.item.topic, (group = []));
       group.push(w);
     }
-    await Promise.all(
-      [...byTopic].map(async ([topic, all]) => {
-        // An event that does not match its schema can never be encoded: its handler gets a final
+    await Promise.all([...byTopic].map(([topic, group]) => this.#publishGroup(topic, group)));
+  }
+
+  async #publishGroup(topic: string, group: Array<Waiting<OutboxEntry>>): Promise<void> {
+    try {
+      await this.producer.publishTraced(topic, group.map(({ item }) => tracedEvent(item)));
+    } catch (err) {
+      if (err instanceof UnencodableEvents) {
+        // An event that does not match its schema can never be published: its handler gets a final
         // error (the input is dead-lettered with the reasons) instead of failing, with every other
-        // event of the request, on each redelivery for ever.
-        const group: Array<Waiting<OutboxEntry>> = [];
-        const events: Array<ReturnType<typeof tracedEvent>> = [];
-        for (const w of all) {
-          const traced = tracedEvent(w.item);
-          const checked = this.producer.codec.validate(traced.event);
-          if (checked.ok) {
-            group.push(w);
-            events.push(traced);
-          } else {
-            w.reject(new HashCheckError(ErrorCode.EVENT_SCHEMA, `event ${w.item.id} does not match its schema and cannot be published: ${checked.error.reasons.join('; ')}`));
-          }
-        }
-        if (group.length === 0) return;
-        try {
-          await this.producer.publishTraced(topic, events);
-        } catch (err) {
-          // Always retriable: the handler must fail and its input be redelivered. kafkajs gives up
-          // with a non-retriable error once its own retries are spent (a broker away for a while),
-          // and the consumer would dead-letter the input of a document already stored.
-          const failed = new HashCheckError(ErrorCode.DEPENDENCY_UNAVAILABLE, `publishing to ${topic} failed: ${(err as Error).message ?? String(err)}`, { retriable: true, cause: err });
-          for (const w of group) w.reject(failed);
-          return;
-        }
-        for (const w of group) {
-          this.#recent.add(w.item.id);
-          w.resolve();
-        }
-        this.#record(group.map((w) => w.item.id));
-      }),
-    );
+        // event of the request, on each redelivery for ever. The others go out.
+        err.indices.forEach((i, k) => group[i]!.reject(new HashCheckError(ErrorCode.EVENT_SCHEMA, `event ${group[i]!.item.id} cannot be published: ${err.reasons[k]}`)));
+        const rest = group.filter((_, i) => !err.indices.includes(i));
+        if (rest.length > 0) await this.#publishGroup(topic, rest);
+        return;
+      }
+      // Always retriable: the handler must fail and its input be redelivered. kafkajs gives up
+      // with a non-retriable error once its own retries are spent (a broker away for a while),
+      // and the consumer would dead-letter the input of a document already stored.
+      const failed = new HashCheckError(ErrorCode.DEPENDENCY_UNAVAILABLE, `publishing to ${topic} failed: ${(err as Error).message ?? String(err)}`, { retriable: true, cause: err });
+      for (const w of group) w.reject(failed);
+      return;
+    }
+    for (const w of group) {
+      this.#recent.add(w.item.id);
+      w.resolve();
+    }
+    this.#record(group.map((w) => w.item.id));
   }
 
   /** Not waited for by anyone: see the class comment. */

@@ -19,7 +19,7 @@ test('concurrent publishes share one request and are recorded; a later instance 
   if (!f) return;
   const { topic, producer, mongo, recorder } = f;
   const sends: number[] = [];
-  const counting = { codec: producer.codec, publishTraced: async (...args: Parameters<typeof producer.publishTraced>) => { sends.push(args[1].length); await producer.publishTraced(...args); } };
+  const counting = { publishTraced: async (...args: Parameters<typeof producer.publishTraced>) => { sends.push(args[1].length); await producer.publishTraced(...args); } };
   const outbox = new ConsumerOutbox(mongo.db, counting, logger);
 
   const entries: OutboxEntry[][] = Array.from({ length: 50 }, (_, n) => [outboxEntry(topic, f.event(n, `s${n}`))]);

@@ -6,8 +6,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { connectMongo } from '@hashcheck/mongo';
-import { connectionLost, databaseUri, infra, randomName } from '@hashcheck/testing';
+import { connectionLost, databaseUri, failingOnce, infra, randomName } from '@hashcheck/testing';
 import { ListEngine } from '../src/engine/list-engine';
+import { Collections } from '../src/store/collections';
 import { TenantStore } from '../src/store/tenants';
 import { ADMIN_KEY, bearer, freshEnv, hex, startApp } from './helpers';
 
@@ -21,18 +22,11 @@ test('usage counts of every tenant survive a flush that fails part-way', async (
     await handle.db.dropDatabase();
     await handle.client.close();
   });
-  const tenants = new TenantStore(handle.db, 0);
+  // The first tenant's write fails: none of the three is written by that flush.
+  const tenants = new TenantStore(failingOnce(handle.db, Collections.USAGE, 'updateOne'), 0);
   const byType = { md5: 1, sha1: 0, sha256: 0, pdq: 0 };
   for (const id of ['t-a', 't-b', 't-c']) tenants.count(id, { queries: 1, matches: 0, invalid: 0, byType });
 
-  // The first tenant's write goes through; the second fails; the third is never tried.
-  const updateOne = tenants.usage.updateOne.bind(tenants.usage);
-  let calls = 0;
-  tenants.usage.updateOne = ((...args: Parameters<typeof updateOne>) => {
-    calls += 1;
-    if (calls === 2) return Promise.reject(connectionLost());
-    return updateOne(...args);
-  }) as typeof tenants.usage.updateOne;
   await assert.rejects(tenants.flushUsage(), /connection to the database was lost/);
   await tenants.flushUsage();
 
