@@ -10,4 +10,6 @@ export const Header = {
   DLQ_CONSUMER_GROUP: 'hc-dlq-consumer-group',
   DLQ_ERROR_CODE: 'hc-dlq-error-code',
   DLQ_ERROR_MESSAGE: 'hc-dlq-error-message',
+  /** `outbox`: an event a service stored to publish and could not encode (no partition, offset or group then). */
+  DLQ_SOURCE: 'hc-dlq-source',
 } as const;

@@ -1,6 +1,6 @@
 import type { Db, Document, Filter } from 'mongodb';
-import type { EventEnvelope } from '@hashcheck/events';
-import { captureContext, type Carrier, type EventProducer } from '@hashcheck/kafka';
+import { Header, Topics, type EventEnvelope } from '@hashcheck/events';
+import { captureContext, UnencodableEvents, type Carrier, type EventProducer } from '@hashcheck/kafka';
 import { RecentIds } from './recent-ids';
 import { OUTBOX_PENDING, PendingMarks, type PendingMark, type WithEvents } from './pending-marks';
 
@@ -417,8 +417,43 @@ export class OutboxRelay {
       group.push(tracedEvent(entry));
     }
     for (const [topic, items] of byTopic) {
-      await this.options.producer.publishTraced(topic, items);
+      await this.#publishTopic(topic, items);
       for (const { event } of items) this.#recent.add(event.id);
+    }
+  }
+
+  /**
+   * An entry whose event fails its schema can never be published, and it would fail the request of
+   * every entry that shares it, on every pass, for ever (D16's shape on the HTTP path). It goes to
+   * the dead-letter topic with its reasons, where operators see it, and counts as settled: its
+   * document then drops it like a published one. The others go out.
+   */
+  async #publishTopic(topic: string, items: Array<{ event: EventEnvelope; carrier: Carrier }>): Promise<void> {
+    try {
+      await this.options.producer.publishTraced(topic, items);
+    } catch (err) {
+      if (!(err instanceof UnencodableEvents)) throw err;
+      const producer = this.options.producer;
+      await producer.publishRaw(Topics.deadLetter, err.indices.map((i, k) => {
+        const { event } = items[i]!;
+        return {
+          key: typeof event.subject === 'string' ? event.subject : null,
+          value: JSON.stringify(event),
+          headers: {
+            [Header.EVENT_TYPE]: String(event.type),
+            [Header.EVENT_ID]: String(event.id),
+            [Header.CONTENT_TYPE]: 'application/json',
+            // The base name, as the consumers' dead letters give it.
+            [Header.DLQ_ORIGINAL_TOPIC]: topic,
+            [Header.DLQ_SOURCE]: 'outbox',
+            [Header.DLQ_ERROR_CODE]: err.code,
+            [Header.DLQ_ERROR_MESSAGE]: (err.reasons[k] ?? err.message).slice(0, 2000),
+          },
+        };
+      }));
+      this.options.logger.error({ topic, eventIds: err.indices.map((i) => items[i]!.event.id), reasons: err.reasons }, 'outbox entries whose events fail their schemas: dead-lettered, not published');
+      const rest = items.filter((_, i) => !err.indices.includes(i));
+      if (rest.length > 0) await this.options.producer.publishTraced(topic, rest);
     }
   }
 
