@@ -5,8 +5,9 @@ import { pino } from 'pino';
 import { createApp } from '@hashcheck/http';
 import { HashCheckError, ErrorCode } from '@hashcheck/errors';
 
-async function build() {
-  const app = await createApp({ service: 'test', logger: pino({ level: 'silent' }), bodyLimit: 2048 });
+async function build(logged?: string[]) {
+  const logger = logged ? pino({ level: 'info' }, { write: (line: string) => { logged.push(line); } }) : pino({ level: 'silent' });
+  const app = await createApp({ service: 'test', logger, bodyLimit: 2048 });
   app.post('/echo', { schema: { body: Type.Object({ name: Type.String({ maxLength: 10 }) }, { additionalProperties: false }) } }, async (req) => req.body);
   app.get('/boom', async () => { throw new Error('secret internals'); });
   app.get('/gone', async () => { throw new HashCheckError(ErrorCode.NOT_FOUND, 'report r-1 not found'); });
@@ -51,18 +52,26 @@ test('one error shape for validation, domain, unknown route, oversize and intern
   assert.ok(ok.headers['x-content-type-options'], 'security headers set');
 });
 
-test('readiness follows its checks', async (t) => {
-  const app = await build();
+test('readiness follows its checks; the answer names failing checks, and only the log says why', async (t) => {
+  const logged: string[] = [];
+  const app = await build(logged);
   t.after(() => app.close());
   let dbUp = false;
-  app.readiness.add('mongo', () => (dbUp ? { ok: true } : { ok: false, error: 'ping timed out' }));
+  const reason = 'connect ECONNREFUSED 10.1.2.3:27017 (user hashcheck-intake)';
+  app.readiness.add('mongo', () => (dbUp ? { ok: true } : { ok: false, error: reason }));
   app.readiness.add('kafka', async () => ({ ok: true }));
+  app.readiness.add('throws', async () => { if (!dbUp) throw new Error('broker 10.9.9.9:9092 unreachable'); return { ok: true }; });
   assert.equal((await app.inject('/health/live')).statusCode, 200);
   const down = await app.inject('/health/ready');
   assert.equal(down.statusCode, 503);
-  assert.equal(down.json().checks.mongo.error, 'ping timed out');
+  assert.deepEqual(down.json(), { status: 'not-ready', checks: { mongo: { ok: false }, kafka: { ok: true }, throws: { ok: false } } });
+  assert.doesNotMatch(down.body, /10\.1\.2\.3|10\.9\.9\.9|ECONNREFUSED|hashcheck-intake/, 'no driver message reaches an unauthenticated caller');
+  await app.inject('/health/ready');
+  const failingLines = () => logged.map((l) => JSON.parse(l) as { msg: string; check?: string; reason?: string }).filter((l) => l.msg === 'readiness check failing');
+  assert.deepEqual(failingLines().map((l) => [l.check, l.reason]), [['mongo', reason], ['throws', 'broker 10.9.9.9:9092 unreachable']], 'each failing check logged with its reason once, not on every probe');
   dbUp = true;
   assert.equal((await app.inject('/health/ready')).statusCode, 200);
+  assert.equal(logged.filter((l) => l.includes('readiness check passing again')).length, 2, 'recovery logged once per check');
   const spec = await app.inject('/openapi.json');
   assert.equal(spec.json().openapi, '3.1.0');
 });
