@@ -3,6 +3,10 @@
  * broker in the same run:
  *
  *   raw      kafkajs produce -> consume on a topic shaped like reports.submitted (6 partitions)
+ *   hops     the pipeline's Kafka work alone: produce to a reports.submitted, a batch consumer
+ *            forwarding each batch to a reports.accepted (one send, then the commit), another from
+ *            there to a reports.matched, consumed: no database, no service code. It bounds what any
+ *            design with these three topics can reach, to read the pipeline's ratio to raw against.
  *   pipeline partner produce to reports.submitted -> intake (validate, normalise, resolve, store +
  *            outbox) -> reports.accepted -> hash-check (match against a list holding every
  *            benchmark hash) -> reports.matched consumed. BENCH_TO=accepted stops at intake.
@@ -13,14 +17,18 @@
  *   KAFKA_BROKERS=... MONGODB_URI=... npx tsx test/bench/pipeline.infra.bench.ts
  *   BENCH_REPORTS (default 3000: the largest burst; it is sized to ~1 min at the warm-up's rate),
  *   BENCH_RAW_MESSAGES (default 20000), BENCH_RATE_SECONDS (default 8), BENCH_OUTBOX_POLL_MS (default 2000),
- *   BENCH_STEADY_RATE (reports/s offered in the latency phase; default half of the burst's rate),
- *   BENCH_RAW=off (no raw kafkajs baseline)
+ *   BENCH_STEADY_RATE (reports/s offered in the latency phase; default half of the burst's rate;
+ *   hops is then measured at that rate too),
+ *   BENCH_RAW=off (no raw kafkajs baseline),
+ *   BENCH_HOPS=off (no hops variant; with BENCH_RAW=off it is off too unless BENCH_HOPS=on),
+ *   BENCH_HOPS_MESSAGES (default BENCH_RAW_MESSAGES: hops' burst)
  *   BENCH_PROCESSES=1 (intake and hash-check each in a process of its own, as `npm start` runs them;
  *   default: both in the benchmark's process, sharing its event loop with the load generator)
  *
  * Besides wall-clock figures it prints the CPU time per report of the burst, for the database
- * process (found by its port under /proc) and for this process (which runs intake and hash-check):
- * they move much less than throughput when other work shares the machine.
+ * process (found by its port under /proc), the broker, and this process (which runs intake and
+ * hash-check, and the Kafka-only variants' clients): they move much less than throughput when other
+ * work shares the machine.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -47,6 +55,10 @@ if (!brokers || !mongoUri) {
 }
 const REPORTS = Number(process.env.BENCH_REPORTS ?? 3000);
 const RAW = Number(process.env.BENCH_RAW_MESSAGES ?? 20000);
+const HOPS = Number(process.env.BENCH_HOPS_MESSAGES ?? RAW);
+// Follows BENCH_RAW by default: hops is read as a fraction of raw, and the tracing benchmark (which
+// sets BENCH_RAW=off) counts all of this process's CPU as the pipeline's.
+const HOPS_ON = process.env.BENCH_HOPS === 'on' || (process.env.BENCH_HOPS !== 'off' && process.env.BENCH_RAW !== 'off');
 const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 8);
 const TO_MATCHED = process.env.BENCH_TO !== 'accepted';
 // The relay's sweep interval (it backs off to 30 s while hints flow); a sweep is a collection scan on FerretDB.
@@ -147,29 +159,107 @@ async function steady(producer: Producer, topic: string, seen: Map<string, numbe
 
 const MD5 = (i: number, salt: string) => createHash('md5').update(`${salt}:${i}`).digest('hex');
 
-async function rawBaseline(): Promise<{ max: Burst; half: Steady; brokerCpu: number }> {
-  const prefix = `${randomName('bench-raw')}.`;
-  const spec = registry.topic(Topics.reportsSubmitted)!;
+/** Fresh topics shaped like the pipeline's (6 partitions each), under a prefix of their own. */
+async function freshTopics(tag: string, topics: string[]): Promise<string[]> {
+  const prefix = `${randomName(tag)}.`;
+  const specs = topics.map((t) => registry.topic(t)!);
   const admin = createKafka({ brokers: brokers!, clientId: 'bench-admin' });
-  await ensureTopics(admin, [spec], { prefix });
-  const topic = prefix + spec.name;
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  const { consumer, seen } = await receiver(topic);
-  // A payload of the size of a real report event.
-  const make = (i: number) => {
-    const e = submitted({ reportId: `raw:${i}:${randomUUID().slice(0, 8)}`, source: 'bench', url: `https://host-${i % 50}.example/p/${i}.jpg`, hashes: { md5: MD5(i, 'raw') } });
-    return { key: e.subject, value: JSON.stringify(e) };
-  };
+  await ensureTopics(admin, specs, { prefix });
+  return specs.map((s) => prefix + s.name);
+}
+
+/** Payloads of the size of a real report event, keyed as a partner keys them. */
+const reportSized = (tag: string) => (i: number) => {
+  const e = submitted({ reportId: `${tag}:${i}:${randomUUID().slice(0, 8)}`, source: 'bench', url: `https://host-${i % 50}.example/p/${i}.jpg`, hashes: { md5: MD5(i, tag) } });
+  return { key: e.subject, value: JSON.stringify(e) };
+};
+
+/**
+ * A Kafka-only variant's figures; CPU in ms per message of the burst. `atSteadyRate`: the latency
+ * at the pipeline's offered rate (BENCH_STEADY_RATE), what the hops alone cost a report there.
+ */
+interface KafkaOnly { max: Burst; half: Steady; n: number; brokerCpu: number; selfCpu: number; atSteadyRate?: Steady }
+
+/** The phases of the Kafka-only variants: a warm-up, a burst of `n` with its CPU, then half of its rate. */
+async function measureKafka(producer: Producer, topic: string, seen: Map<string, number>, make: (i: number) => { key: string; value: string }, n: number, alsoAt?: number): Promise<KafkaOnly> {
   await burst(producer, topic, seen, Array.from({ length: 500 }, (_, i) => make(-1 - i)), 30_000); // warm-up
   const kafkaPid = brokerPid();
-  const cpu0 = cpuMsOf(kafkaPid);
-  const max = await burst(producer, topic, seen, Array.from({ length: RAW }, (_, i) => make(i)), 60_000);
-  const brokerCpu = (cpuMsOf(kafkaPid) - cpu0) / max.received;
-  const half = await steady(producer, topic, seen, (i) => make(RAW + i), Math.max(1, Math.round(max.perSecond / 2)), 30_000);
+  const cpu0 = { broker: cpuMsOf(kafkaPid), self: selfCpuMs() };
+  const max = await burst(producer, topic, seen, Array.from({ length: n }, (_, i) => make(i)), 60_000);
+  const brokerCpu = (cpuMsOf(kafkaPid) - cpu0.broker) / max.received;
+  const selfCpu = (selfCpuMs() - cpu0.self) / max.received;
+  const half = await steady(producer, topic, seen, (i) => make(n + i), Math.max(1, Math.round(max.perSecond / 2)), 30_000);
+  const atSteadyRate = alsoAt === undefined ? undefined : await steady(producer, topic, seen, (i) => make(10 * n + i), alsoAt, 30_000);
+  return { max, half, n, brokerCpu, selfCpu, ...(atSteadyRate ? { atSteadyRate } : {}) };
+}
+
+async function rawBaseline(): Promise<KafkaOnly> {
+  const [topic] = await freshTopics('bench-raw', [Topics.reportsSubmitted]);
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const { consumer, seen } = await receiver(topic!);
+  const r = await measureKafka(producer, topic!, seen, reportSized('raw'), RAW);
   await consumer.disconnect();
   await producer.disconnect();
-  return { max, half, brokerCpu };
+  return r;
+}
+
+/**
+ * One hop of the pipeline with no service in it: what a service does with Kafka per fetched batch
+ * (one send of the batch to the next topic, then its offsets committed), and nothing else.
+ */
+async function forwarder(from: string, to: string): Promise<{ stop(): Promise<void> }> {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  // The services' fetch wait; a fetch returns as soon as there is data, so it delays nothing.
+  const consumer = kafka.consumer({ groupId: randomName('bench-hop'), maxWaitTimeInMs: 1000 });
+  await consumer.connect();
+  // The topic is fresh: from the beginning, no message sent before the group's offsets are set is skipped.
+  await consumer.subscribe({ topic: from, fromBeginning: true });
+  const ready = new Promise<void>((ok) => consumer.on(consumer.events.GROUP_JOIN, () => ok()));
+  // Unwrapped, as the services' batch consumers and the receivers call it (see receiver()).
+  const run = (consumer.run as { __original?: Consumer['run'] }).__original ?? consumer.run;
+  await run.call(consumer, {
+    // All six partitions at once and a commit after every batch (kafkajs' autoCommit with eachBatch),
+    // as the services' report consumers run.
+    autoCommit: true,
+    partitionsConsumedConcurrently: 6,
+    eachBatchAutoResolve: false,
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+      if (batch.messages.length === 0 || !isRunning() || isStale()) return;
+      await producer.send({ topic: to, acks: -1, messages: batch.messages.map((m) => ({ key: m.key, value: m.value })) });
+      resolveOffset(batch.lastOffset());
+      await heartbeat();
+    },
+  });
+  await ready;
+  return {
+    stop: async () => {
+      await consumer.disconnect();
+      await producer.disconnect();
+    },
+  };
+}
+
+/**
+ * The pipeline's three topics and two hops with Kafka's work only: the most that any design with
+ * these hops can reach on this broker, to read the pipeline's ratio to raw against.
+ */
+async function kafkaHops(): Promise<KafkaOnly> {
+  const [a, b, c] = await freshTopics('bench-hops', [Topics.reportsSubmitted, Topics.reportsAccepted, Topics.reportsMatched]);
+  const { consumer, seen } = await receiver(c!);
+  const second = await forwarder(b!, c!);
+  const first = await forwarder(a!, b!);
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  try {
+    return await measureKafka(producer, a!, seen, reportSized('hops'), HOPS, STEADY_RATE);
+  } finally {
+    await first.stop();
+    await second.stop();
+    await consumer.disconnect();
+    await producer.disconnect();
+  }
 }
 
 /** Waits until no document of these collections holds outbox entries and no entry is marked pending. */
@@ -323,8 +413,18 @@ async function pipeline(): Promise<{ max: Burst; half: Steady; endsAt: string; n
 // BENCH_RAW=off: no raw baseline (the tracing benchmark compares pipeline runs only; a traced raw
 // phase would also spend the process's CPU on a send span per message before the pipeline starts).
 const raw = process.env.BENCH_RAW === 'off' ? undefined : await rawBaseline();
-if (raw) console.log(`raw kafkajs      max ${raw.max.perSecond.toFixed(0)} msg/s (${raw.max.received}/${RAW}); at ${raw.half.rate}/s: p50 ${raw.half.p50.toFixed(1)} ms, p99 ${raw.half.p99.toFixed(1)} ms (${raw.half.received}/${raw.half.offered})`);
+const kafkaLine = (label: string, r: KafkaOnly) => `${label.padEnd(17)}max ${r.max.perSecond.toFixed(0)} msg/s (${r.max.received}/${r.n}); at ${r.half.rate}/s: p50 ${r.half.p50.toFixed(1)} ms, p99 ${r.half.p99.toFixed(1)} ms (${r.half.received}/${r.half.offered})`;
+if (raw) console.log(kafkaLine('raw kafkajs', raw));
 else console.log('raw kafkajs      baseline not run (BENCH_RAW=off)');
+const hops = HOPS_ON ? await kafkaHops() : undefined;
+const hopsRatio = hops && raw ? hops.max.perSecond / raw.max.perSecond : NaN;
+if (hops) {
+  console.log(kafkaLine('hops (kafkajs)', hops));
+  const vsRaw = (v: number | undefined) => (raw ? ` (raw ${v!.toFixed(3)} ms)` : '');
+  console.log(`hops CPU per message in the burst: broker ${hops.brokerCpu.toFixed(3)} ms${vsRaw(raw?.brokerCpu)}, benchmark process ${hops.selfCpu.toFixed(3)} ms${vsRaw(raw?.selfCpu)}`);
+  if (hops.atSteadyRate) console.log(`hops (kafkajs)   at the pipeline's ${hops.atSteadyRate.rate}/s: p50 ${hops.atSteadyRate.p50.toFixed(1)} ms, p99 ${hops.atSteadyRate.p99.toFixed(1)} ms (${hops.atSteadyRate.received}/${hops.atSteadyRate.offered})`);
+  if (raw) console.log(`hops / raw throughput: ${(hopsRatio * 100).toPrecision(2)} % (the Kafka hops alone, against the pipeline's target of >= 50 %)`);
+} else console.log('hops (kafkajs)   not run (BENCH_HOPS=off, or BENCH_RAW=off)');
 const p = await pipeline();
 const stage = `reports.submitted -> ${p.endsAt.replace(/^hashcheck\./, '').replace(/\.v1$/, '')}`;
 console.log(`pipeline (${stage}) max ${p.max.perSecond.toFixed(0)} reports/s (${p.max.received}/${p.n}); at ${p.half.rate}/s: p50 ${p.half.p50.toFixed(1)} ms, p99 ${p.half.p99.toFixed(1)} ms (${p.half.received}/${p.half.offered})`);
@@ -333,12 +433,28 @@ console.log(`pipeline CPU per report in the burst: database ${p.cpu.database.toF
 const ratio = raw ? p.max.perSecond / raw.max.perSecond : NaN;
 if (raw) console.log(`pipeline / raw throughput: ${(ratio * 100).toPrecision(2)} % (target >= 50 %); pipeline p99 at half load ${p.half.p99.toFixed(0)} ms (target < 250 ms)`);
 const baseline = (value: number) => (raw ? { baseline: value } : {});
+const HOPS_NAME = 'kafkajs hops (submitted -> accepted -> matched, no services)';
 console.log(JSON.stringify({
   results: [
     { name: `pipeline throughput (${stage})`, value: Math.round(p.max.perSecond), unit: 'reports/s', ...(raw ? { baseline: Math.round(raw.max.perSecond), ratio: Number(ratio.toPrecision(3)) } : {}) },
     { name: `pipeline p50 latency at ${p.half.rate}/s (${stage})`, value: Number(p.half.p50.toFixed(1)), unit: 'ms', ...baseline(Number(raw?.half.p50.toFixed(1))) },
     { name: `pipeline p99 latency at ${p.half.rate}/s (${stage})`, value: Number(p.half.p99.toFixed(1)), unit: 'ms', ...baseline(Number(raw?.half.p99.toFixed(1))) },
     ...(raw ? [{ name: 'raw kafkajs produce->consume throughput', value: Math.round(raw.max.perSecond), unit: 'msg/s' }] : []),
+    ...(hops
+      ? [
+          { name: `${HOPS_NAME} throughput`, value: Math.round(hops.max.perSecond), unit: 'msg/s', ...(raw ? { baseline: Math.round(raw.max.perSecond), ratio: Number(hopsRatio.toPrecision(3)) } : {}) },
+          { name: `${HOPS_NAME} p50 latency at ${hops.half.rate}/s`, value: Number(hops.half.p50.toFixed(1)), unit: 'ms', ...baseline(Number(raw?.half.p50.toFixed(1))) },
+          { name: `${HOPS_NAME} p99 latency at ${hops.half.rate}/s`, value: Number(hops.half.p99.toFixed(1)), unit: 'ms', ...baseline(Number(raw?.half.p99.toFixed(1))) },
+          ...(hops.atSteadyRate
+            ? [
+                { name: `${HOPS_NAME} p50 latency at ${hops.atSteadyRate.rate}/s`, value: Number(hops.atSteadyRate.p50.toFixed(1)), unit: 'ms' },
+                { name: `${HOPS_NAME} p99 latency at ${hops.atSteadyRate.rate}/s`, value: Number(hops.atSteadyRate.p99.toFixed(1)), unit: 'ms' },
+              ]
+            : []),
+          ...(Number.isFinite(hops.brokerCpu) ? [{ name: `${HOPS_NAME} broker CPU per message, burst`, value: Number(hops.brokerCpu.toFixed(3)), unit: 'ms', ...baseline(Number(raw?.brokerCpu.toFixed(3))) }] : []),
+          { name: `${HOPS_NAME} benchmark process CPU per message, burst`, value: Number(hops.selfCpu.toFixed(3)), unit: 'ms', ...baseline(Number(raw?.selfCpu.toFixed(3))) },
+        ]
+      : []),
     ...(Number.isFinite(p.cpu.database) ? [{ name: `database CPU per report, burst (${stage})`, value: Number(p.cpu.database.toFixed(2)), unit: 'ms' }] : []),
     ...(Number.isFinite(p.cpu.broker) ? [{ name: `broker CPU per report, burst (${stage})`, value: Number(p.cpu.broker.toFixed(2)), unit: 'ms', ...baseline(Number(raw?.brokerCpu.toFixed(3))) }] : []),
     { name: `services CPU per report, burst (${stage})`, value: Number(p.cpu.services.toFixed(2)), unit: 'ms' },
