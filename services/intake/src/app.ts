@@ -66,7 +66,7 @@ export async function buildApp(config: IntakeConfig, options: BuildOptions = {})
     name: 'pipeline-status',
     groupId: groupId(config, SERVICE, 'pipeline-status'),
     topics: PIPELINE_STATUS_TOPICS,
-    handler: pipelineStatusHandler(reports),
+    handler: pipelineStatusHandler(reports, (hint) => app.outbox.notify(hint), app.log),
     partitionsConsumedConcurrently: config.INTAKE_CONSUMER_CONCURRENCY,
     batchConcurrency: config.INTAKE_BATCH_CONCURRENCY,
   });

@@ -47,6 +47,7 @@ const DEAD_LETTER_HEADERS = {
     [Header.DLQ_CONSUMER_GROUP]: { type: 'string' },
     [Header.DLQ_ERROR_CODE]: { type: 'string', description: 'e.g. HC_EVENT_DECODE' },
     [Header.DLQ_ERROR_MESSAGE]: { type: 'string' },
+    [Header.DLQ_SOURCE]: { type: 'string', description: "outbox: an event a service stored and could not encode (HC_EVENT_SCHEMA); no partition, offset or group then, and the payload is the event's JSON as stored" },
   },
 } as const;
 

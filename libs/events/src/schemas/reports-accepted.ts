@@ -12,6 +12,6 @@ export const ReportsAccepted = registry.add(
     version: 1,
     topic: Topics.reportsAccepted,
     schema: ReportsAcceptedSchema,
-    description: 'Intake validated, normalised, resolved the provider and stored a report (once per reportId). Subject = reportId.',
+    description: 'Intake validated, normalised, resolved the provider and stored a report: once per reportId, and once more for each later case the report is moved to (its `cases.closed` reached intake after the report had joined the closed case); each under its own id. Subject = reportId.',
   }),
 );

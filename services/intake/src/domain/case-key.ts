@@ -24,3 +24,8 @@ export function caseKeyOfCaseId(caseId: string): string | undefined {
   const m = /^([0-9a-f]{64})\.\d+$/.exec(caseId);
   return m?.[1];
 }
+
+export function generationOfCaseId(caseId: string): number | undefined {
+  const m = /^[0-9a-f]{64}\.(\d+)$/.exec(caseId);
+  return m ? Number(m[1]) : undefined;
+}

@@ -13,11 +13,11 @@ import {
   type ReportsRejectedData,
 } from '@hashcheck/events';
 import type { Resolution } from '@hashcheck/providers';
-import { caseIdOf } from '../domain/case-key';
+import { caseIdOf, caseKeyOfCaseId, generationOfCaseId } from '../domain/case-key';
 import { deterministicUuid } from '../domain/ids';
 import type { NormalisedReport } from '../domain/submission';
 import type { ConsumerOutbox } from '@hashcheck/mongo';
-import { InsertBatcher, OUTBOX_INDEX, outboxEntry, PendingMarks, type CollectionIndexes, type OutboxEntry, type WithConsumerOutbox, type WithEvents, type WithOutbox } from '@hashcheck/mongo';
+import { InsertBatcher, OUTBOX_INDEX, outboxEntry, PendingMarks, type CollectionIndexes, type OutboxEntry, type OutboxHint, type WithConsumerOutbox, type WithEvents, type WithOutbox } from '@hashcheck/mongo';
 import { recordRejected } from '@hashcheck/telemetry';
 
 export const Collections = { REPORTS: 'reports', CASES: 'cases', CHECKS: 'checks', REJECTIONS: 'rejections', PROVIDERS: 'providers', DEAD_LETTERS: 'dead_letters' } as const;
@@ -55,6 +55,23 @@ export interface ReportDocument extends WithOutbox, WithEvents, WithConsumerOutb
   notices: Array<{ noticeId: string; channel: string; sentAt: string; deadlineAt: string; contact: string }>;
   escalations: Array<{ step: string; stepIndex: number; at: string }>;
   closed?: { outcome: CasesClosedData['outcome']; closedAt: string; withinDeadline?: boolean; timeToRemovalSeconds?: number };
+  /**
+   * Moves out of a case that had closed before this report was received (its `cases.closed` reached
+   * intake only after the report had joined it: recordCaseClosed). Each move's `reports.accepted`
+   * (`eventId`) is in `events`, marked pending for the relay (PendingMarks) whatever the report's
+   * channel.
+   */
+  moves?: CaseMove[];
+}
+
+export interface CaseMove {
+  fromCaseId: string;
+  toCaseId: string;
+  /** The closed case's closedAt, after this report's receivedAt. */
+  closedAt: string;
+  /** The re-announcement: `reports.accepted` with the new caseId. */
+  eventId: string;
+  at: Date;
 }
 
 export interface CheckResult {
@@ -145,7 +162,11 @@ export class ReportStore {
     const doc = await this.reports.findOne({ _id: reportId });
     if (!doc) return null;
     const { outbox, events, consumerOutbox, ...report } = doc;
-    const unpublished = consumerOutbox && this.consumerOutbox ? await this.consumerOutbox.countUnrecorded(events) : await this.#marks.countPending(events);
+    // A move's re-announcement is marked for the relay even in a report its consumer published (the ledger never records it).
+    const moved = new Set((report.moves ?? []).map((m) => m.eventId));
+    const own = (events ?? []).filter((e) => !moved.has(e.id));
+    const reannounced = (events ?? []).filter((e) => moved.has(e.id));
+    const unpublished = (consumerOutbox && this.consumerOutbox ? await this.consumerOutbox.countUnrecorded(own) : await this.#marks.countPending(own)) + (await this.#marks.countPending(reannounced));
     return { report, pendingEvents: (outbox?.length ?? 0) + unpublished };
   }
 
@@ -327,15 +348,77 @@ export class ReportStore {
     );
   }
 
-  /** A closed case stops collecting reports: the next report of the content at that URL opens a new one. */
-  async recordCaseClosed(data: CasesClosedData, at: string): Promise<void> {
+  /**
+   * A closed case stops collecting reports: the next report of the content at that URL opens a new
+   * one. Reports intake received after the case's closedAt joined it only because this event had not
+   * arrived yet (the content is back: a re-upload); they are moved to the next generation of the case
+   * (moveLateReports) and announced again, and only the reports received by closedAt are stamped
+   * `closed`. Returns the hints for the relay of the re-announcements written by this call.
+   */
+  async recordCaseClosed(data: CasesClosedData, at: string): Promise<OutboxHint[]> {
     const closedAt = data.closedAt ?? at;
-    await this.cases.updateOne({ caseId: data.caseId, open: true }, { $set: { open: false, closedAt: new Date(closedAt) } });
+    const closedAtDate = new Date(closedAt);
+    // Closed first: a report arriving from now on opens the next generation itself (#joinOrOpenCase).
+    await this.cases.updateOne({ caseId: data.caseId, open: true }, { $set: { open: false, closedAt: closedAtDate } });
+    const hints = await this.#moveLateReports(data.caseId, closedAt);
     const closed: NonNullable<ReportDocument['closed']> = { outcome: data.outcome, closedAt };
     if (data.withinDeadline !== undefined) closed.withinDeadline = data.withinDeadline;
     if (data.timeToRemovalSeconds !== undefined) closed.timeToRemovalSeconds = data.timeToRemovalSeconds;
-    await this.reports.updateMany({ caseId: data.caseId }, { $set: { closed } });
+    // Only the reports received by closedAt: the late ones are in the next case now (or, stamped by this
+    // close before reports were moved, keep that stamp).
+    await this.reports.updateMany({ caseId: data.caseId, receivedAt: { $lte: closedAtDate } }, { $set: { closed } });
+    return hints;
   }
+
+  /**
+   * Moves every report of `caseId` received after `closedAt` to the case's next generation (the case
+   * a report not seen before opens once the case is closed; all of one close to the same one), each
+   * with a new `reports.accepted` carrying the new caseId under an id derived from the report and that
+   * case. Marked outbox, as for an HTTP report: the mark goes in before the move, the relay publishes
+   * (a crash after the move leaves the mark for its sweep; before it, a redelivery moves and marks
+   * again, and an orphan mark expires). The move is the update `{ _id, caseId: <closed case> }`, so a
+   * redelivery or a replay finds nothing left to move and writes nor publishes anything. Reports
+   * stamped `closed` by this close before this code existed are left as they are: a replay does not
+   * re-announce them.
+   */
+  async #moveLateReports(caseId: string, closedAt: string): Promise<OutboxHint[]> {
+    const caseKey = caseKeyOfCaseId(caseId);
+    const generation = generationOfCaseId(caseId);
+    if (caseKey === undefined || generation === undefined) return [];
+    const late = await this.reports
+      .find({ caseId, receivedAt: { $gt: new Date(closedAt) }, closed: { $exists: false } }, { projection: { outbox: 0, events: 0, consumerOutbox: 0 } })
+      .toArray();
+    if (late.length === 0) return [];
+    const next = generation + 1;
+    const toCaseId = caseIdOf(caseKey, next);
+    const openedAt = new Date(Math.min(...late.map((r) => r.receivedAt.getTime())));
+    // As #joinOrOpenCase reopens a closed case. Already done (a redelivery after a crash, or a new
+    // report that opened it since): the moved reports join it.
+    await this.cases.updateOne({ _id: caseKey, generation, open: false }, { $set: { generation: next, caseId: toCaseId, open: true, openedAt }, $unset: { closedAt: '' } });
+    const now = new Date();
+    const hints: OutboxHint[] = [];
+    for (const report of late) {
+      const eventId = movedAcceptedEventId(report._id, toCaseId);
+      const event = createEvent(ReportsAccepted, { id: eventId, subject: report._id, source: SERVICE_SOURCE, occurredAt: now, data: acceptedData({ ...report, caseId: toCaseId }) });
+      const entry = outboxEntry(Topics.reportsAccepted, event);
+      const move: CaseMove = { fromCaseId: caseId, toCaseId, closedAt, eventId, at: now };
+      const marked = await this.#marks.mark(Collections.REPORTS, report._id, [entry]);
+      const res = await this.reports.updateOne({ _id: report._id, caseId }, { $set: { caseId: toCaseId }, $push: { events: entry, moves: move } });
+      if (res.matchedCount === 0) {
+        // Moved meanwhile by another delivery of this close: that one's mark covers its entry.
+        await this.#marks.unmark(marked);
+        continue;
+      }
+      hints.push({ collection: Collections.REPORTS, id: report._id, entries: [entry] });
+    }
+    return hints;
+  }
+}
+
+/** The id of the `reports.accepted` that announces a report again in the case it was moved to. */
+export function movedAcceptedEventId(reportId: string, toCaseId: string): string {
+  // `@` is in neither a report id nor a case id: no name here is also a first announcement's.
+  return deterministicUuid(`reports.accepted:${reportId}@${toCaseId}`);
 }
 
 export function acceptedData(doc: ReportDocument): ReportsAcceptedData {
