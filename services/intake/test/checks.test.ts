@@ -31,6 +31,14 @@ test('intake keeps the newest check of each report, whatever order the verdicts 
   await store.recordCheck('r0', false, [], '2026-01-02T00:00:00.000Z');
   assert.deepEqual(await store.findCheck(report('r0')), { matched: false, matches: [], checkedAt: '2026-01-02T00:00:00.000Z' });
 
+  // A match's victim series is notification's to know: intake neither keeps nor shows it.
+  const inSeries = { listId: 'police', listName: 'Police', category: 'A1', hashType: 'md5', distance: 0, seriesId: 'series-17' } as const;
+  await store.recordCheck('s1', true, [inSeries], '2026-01-01T00:00:00.000Z');
+  await store.recordCheck('s1', true, [inSeries], '2026-01-02T00:00:00.000Z');
+  const { seriesId: _seriesId, ...kept } = inSeries;
+  assert.deepEqual(await store.findCheck(report('s1')), { matched: true, matches: [kept], checkedAt: '2026-01-02T00:00:00.000Z' });
+  assert.equal(await db.collection('checks').countDocuments({ 'matches.seriesId': { $exists: true } }), 0, 'no stored check holds a series');
+
   // Not checked yet: no verdict.
   assert.equal(await store.findCheck(report('never')), undefined);
 

@@ -132,3 +132,10 @@ test('pipeline status is derived from everything recorded, in any arrival order'
   assert.equal(pipelineStatus({ ...base, notices: [{ noticeId: 'n', channel: 'email', sentAt: 's', deadlineAt: 'd' }] }).case.state, 'notified');
   assert.equal(pipelineStatus({ ...base, check: { matched: false, matches: [], checkedAt: 't' } }).check.state, 'unmatched');
 });
+
+test('a report\'s status never shows the victim series of its matches (a check stored with one, from before intake dropped them)', () => {
+  const match = { listId: 'police', listName: 'Police', category: 'A1', hashType: 'md5', distance: 0 } as const;
+  const status = pipelineStatus({ receivedAt: new Date('2025-01-15T10:00:00Z'), caseId: 'c.1', pendingEvents: 0, notices: [], escalations: [], check: { matched: true, matches: [{ ...match, seriesId: 'series-17' }, match], checkedAt: 't' } });
+  assert.deepEqual(status.check.matches, [match, match]);
+  assert.doesNotMatch(JSON.stringify(status), /series-17/);
+});

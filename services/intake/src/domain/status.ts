@@ -1,9 +1,21 @@
 import type { MatchValue } from '@hashcheck/events';
 
+/** A match as intake keeps and shows it. */
+export type KeptMatch = Omit<MatchValue, 'seriesId'>;
+
+/**
+ * A match without its victim series: which series a report belongs to is notification's to know
+ * (opt-in victim notification), not something every hotline key may read from a report's status.
+ */
+export function withoutSeries(m: MatchValue | KeptMatch): KeptMatch {
+  const { seriesId: _seriesId, ...kept } = m as MatchValue;
+  return kept;
+}
+
 /** Where one report is in the pipeline, as intake has learnt it from the other services' events. */
 export interface PipelineStatus {
   accepted: { at: string; published: boolean };
-  check: { state: 'pending' | 'matched' | 'unmatched'; checkedAt?: string; matches: MatchValue[] };
+  check: { state: 'pending' | 'matched' | 'unmatched'; checkedAt?: string; matches: KeptMatch[] };
   notices: Array<{ noticeId: string; channel: string; sentAt: string; deadlineAt: string }>;
   case: {
     caseId: string;
@@ -20,7 +32,7 @@ export interface StatusInput {
   receivedAt: Date;
   caseId: string;
   pendingEvents: number;
-  check?: { matched: boolean; matches: MatchValue[]; checkedAt: string };
+  check?: { matched: boolean; matches: Array<MatchValue | KeptMatch>; checkedAt: string };
   notices: Array<{ noticeId: string; channel: string; sentAt: string; deadlineAt: string }>;
   escalations: Array<{ step: string; stepIndex: number; at: string }>;
   closed?: { outcome: string; closedAt: string; withinDeadline?: boolean; timeToRemovalSeconds?: number };
@@ -37,7 +49,8 @@ export function pipelineStatus(input: StatusInput): PipelineStatus {
   const status: PipelineStatus = {
     accepted: { at: input.receivedAt.toISOString(), published: input.pendingEvents === 0 },
     check: input.check
-      ? { state: input.check.matched ? 'matched' : 'unmatched', checkedAt: input.check.checkedAt, matches: input.check.matches }
+      // Checks stored before intake dropped the series on receipt may still hold it.
+      ? { state: input.check.matched ? 'matched' : 'unmatched', checkedAt: input.check.checkedAt, matches: input.check.matches.map(withoutSeries) }
       : { state: 'pending', matches: [] },
     notices,
     case: { caseId: input.caseId, state, escalations },

@@ -47,7 +47,7 @@ const StatusView = Type.Object({
   pipeline: Type.Optional(
     Type.Object({
       accepted: Type.Object({ at: Type.String(), published: Type.Boolean() }),
-      check: Type.Object({ state: Type.String(), checkedAt: Type.Optional(Type.String()), matches: Type.Array(Match) }),
+      check: Type.Object({ state: Type.String(), checkedAt: Type.Optional(Type.String()), matches: Type.Array(Type.Omit(Match, ['seriesId'])) }),
       notices: Type.Array(NoticeView),
       case: Type.Object({
         caseId: Type.String(),

@@ -14,6 +14,7 @@ import {
 } from '@hashcheck/events';
 import type { Resolution } from '@hashcheck/providers';
 import { caseIdOf, caseKeyOfCaseId, generationOfCaseId } from '../domain/case-key';
+import { withoutSeries, type KeptMatch } from '../domain/status';
 import { deterministicUuid } from '../domain/ids';
 import type { NormalisedReport } from '../domain/submission';
 import type { ConsumerOutbox } from '@hashcheck/mongo';
@@ -76,7 +77,8 @@ export interface CaseMove {
 
 export interface CheckResult {
   matched: boolean;
-  matches: MatchValue[];
+  /** Without victim series (withoutSeries); checks stored before that may still hold them. */
+  matches: Array<MatchValue | KeptMatch>;
   checkedAt: string;
 }
 
@@ -313,7 +315,9 @@ export class ReportStore {
    * 0.2 ms per document for a batched insert: a throw-away script, 2,000 report-sized documents,
    * load average 2; docs/performance.md, "Pipeline").
    */
-  async recordCheck(reportId: string, matched: boolean, matches: MatchValue[], checkedAt: string): Promise<void> {
+  async recordCheck(reportId: string, matched: boolean, received: MatchValue[], checkedAt: string): Promise<void> {
+    // The series a match belongs to stays with notification (opt-in victim notification): not stored here.
+    const matches = received.map(withoutSeries);
     try {
       await this.#checkInserts.insert({ _id: reportId, matched, matches, checkedAt });
       return;
