@@ -75,7 +75,7 @@ export async function buildApp(config: NotificationConfig, options: BuildOptions
   // Writers name the step they wrote (and hand over its entries): a notify() without a hint makes
   // the relay's next pass scan the whole outbox collection, which on FerretDB reads every document.
   const notifyOutbox = (hint: OutboxHint): void => app.outbox.notify(hint);
-  const victims = new VictimRegistry(db, clock);
+  const victims = new VictimRegistry(db, clock, { workerId, leaseMs: settings.leaseMs });
   const inbox = new NoticeInbox(db, settings.grouping, clock, notifyOutbox);
   const sealer = new NoticeSealer(db, { ...settings.grouping, leaseMs: settings.leaseMs }, clock, workerId);
   const sender = new NoticeSender({

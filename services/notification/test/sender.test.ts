@@ -13,9 +13,12 @@ import type { Mailer, SmtpOutcome } from '../src/channels/email';
 import type { WebhookClient } from '../src/channels/webhook';
 import { NotificationConfigSchema } from '../src/config';
 import { ManualClock } from '../src/domain/clock';
+import { Topics } from '@hashcheck/events';
+import { DEFAULT_GROUPING } from '../src/domain/grouping';
+import { NoticeInbox } from '../src/notices/inbox';
 import { NoticeSender } from '../src/notices/sender';
 import { resolveSettings } from '../src/settings';
-import { Collections, INDEXES, NoticeState, type NoticeDocument } from '../src/store/collections';
+import { Collections, INDEXES, NoticeState, type NoticeDocument, type PayloadDocument } from '../src/store/collections';
 
 async function database(t: TestContext) {
   const env = infra(t);
@@ -115,4 +118,83 @@ test('a send pass whose lane fails ends only after its other lanes have finished
     // Should a lane outlive the pass, let it finish before the database is dropped.
     await waitFor(() => recorded.length === 2, { timeoutMs: 10_000, what: 'both notices recorded' }).catch(() => {});
   }
+});
+
+test('a case closed while its notice is in retries is dropped before the next attempt; a notice left with no open case is cancelled, not sent', async (t) => {
+  const db = await database(t);
+  if (!db) return;
+  const clock = new ManualClock();
+  const settings = resolveSettings(loadConfig(NotificationConfigSchema, { KAFKA_BROKERS: '127.0.0.1:1', MONGODB_URI: 'mongodb://127.0.0.1:1/x', NOTICE_SEND_CONCURRENCY: '1' }));
+  const providers = new Map<string, Provider>([['p-mail', {
+    id: 'p-mail', name: 'Mail B.V.', country: 'GB', abuseContacts: ['abuse@p.example'], domains: [], ipRanges: [], category: 'hosting-nl', revision: 1, updatedAt: clock.now().toISOString(),
+  }]]);
+  const caseOf = (n: string) => `${n.repeat(64).slice(0, 64)}.1`;
+  const itemOf = (n: string) => ({ key: `initial:${caseOf(n)}`, reportId: `r-${n}`, caseKey: n.repeat(64).slice(0, 64), caseId: caseOf(n), url: `https://files.example/item-${n}.jpg` });
+  const due = (id: string, items: string[]): NoticeDocument => ({
+    _id: id, version: 0, groupKey: 'provider:p-mail', kind: 'initial', providerId: 'p-mail', items: items.map(itemOf),
+    state: NoticeState.PENDING, createdAt: clock.now(), updatedAt: clock.now(), nextAttemptAt: clock.now(),
+    channel: null, channelAttempts: 0, lookupAttempts: 0, givenUp: [], attempts: [], failures: [],
+  });
+  const notices = db.collection<NoticeDocument>(Collections.NOTICES);
+  await notices.insertMany([due('n-mixed', ['a', 'b', 'c']), due('n-closed', ['d'])]);
+
+  // The SMTP server answers 451 at first: both notices go into retries, sealed with every item.
+  let accept = false;
+  const mails: string[] = [];
+  const mailer = {
+    send(raw: Buffer, envelope: { to: readonly string[] }): Promise<SmtpOutcome> {
+      mails.push(raw.toString('utf8'));
+      if (!accept) return Promise.resolve({ ok: false, error: Object.assign(new Error('try again later'), { responseCode: 451 }) });
+      return Promise.resolve({ ok: true, receipt: { response: '250 2.0.0 queued', accepted: [...envelope.to], rejected: [] } });
+    },
+  } as unknown as Mailer;
+  const events: { topic: string; event: string }[] = [];
+  const sentCases: string[] = [];
+  const sender = new NoticeSender({
+    db, settings, clock, random: () => 0.5, providers, mailer, workerId: 'w', webhook: {} as WebhookClient,
+    logger: { info: () => {}, warn: () => {}, error: () => {} },
+    notifyOutbox: (hint) => {
+      for (const e of hint.entries ?? []) events.push({ topic: e.topic, event: typeof e.event === 'string' ? e.event : JSON.stringify(e.event) });
+    },
+    onSent: (_notice, caseIds) => {
+      sentCases.push(...caseIds);
+      return Promise.resolve();
+    },
+  });
+  await sender.runOnce();
+  assert.equal(mails.length, 2, 'one failed attempt per notice');
+  assert.ok(mails.every((m) => m.includes('item-a.jpg') || m.includes('item-d.jpg')));
+
+  // Enforcement closes a as a false positive, b as withdrawn and d as removed (d twice: a replay).
+  const inbox = new NoticeInbox(db, DEFAULT_GROUPING, clock, () => {});
+  const close = (n: string, outcome: 'removed' | 'false-positive' | 'withdrawn') => inbox.onCaseClosed({ caseId: caseOf(n), providerId: 'p-mail', outcome });
+  await close('a', 'false-positive');
+  await close('b', 'withdrawn');
+  await close('d', 'removed');
+  await close('d', 'removed');
+
+  accept = true;
+  mails.length = 0;
+  clock.advance(2 * 3_600_000);
+  await sender.runOnce();
+
+  assert.equal(mails.length, 1, `only the notice with an open case is sent (${mails.length} mails)`);
+  assert.ok(mails[0]!.includes('item-c.jpg'), 'the open case is in the mail');
+  assert.ok(!mails[0]!.includes('item-a.jpg') && !mails[0]!.includes('item-b.jpg'), 'no closed case is in the mail');
+  const mixed = (await notices.findOne({ _id: 'n-mixed' }))!;
+  assert.equal(mixed.state, NoticeState.SENT);
+  assert.deepEqual(mixed.items.map((i) => i.caseId), [caseOf('c')]);
+  assert.deepEqual(mixed.droppedItems?.map((i) => [i.caseId, i.closedOutcome]), [[caseOf('a'), 'false-positive'], [caseOf('b'), 'withdrawn']]);
+  const payload = await db.collection<PayloadDocument>(Collections.PAYLOADS).findOne({ _id: `n-mixed#${mixed.attempts.length}` });
+  assert.ok(payload && !payload.bytes.toString('utf8').includes('item-a.jpg') && payload.bytes.toString('utf8').includes('item-c.jpg'), 'the stored payload of the delivering attempt holds the open case only');
+  const sent = events.filter((e) => e.topic === Topics.noticesSent).map((e) => JSON.parse(e.event) as { data: { noticeId: string; items: { caseId: string }[] } });
+  assert.deepEqual(sent.map((e) => [e.data.noticeId, e.data.items.map((i) => i.caseId)]), [['n-mixed', [caseOf('c')]]], 'notices.sent names the open case only');
+  assert.deepEqual(sentCases, [caseOf('c')], 'victim tracking hears of the open case only');
+
+  const closed = (await notices.findOne({ _id: 'n-closed' }))!;
+  assert.equal(closed.state, NoticeState.CANCELLED, 'every case closed: cancelled');
+  assert.equal(closed.nextAttemptAt, null);
+  assert.match(closed.cancelledReason ?? '', /removed/);
+  assert.deepEqual(closed.items, []);
+  assert.equal(events.filter((e) => JSON.stringify(e).includes('n-closed')).length, 0, 'nothing is emitted for a cancelled notice');
 });

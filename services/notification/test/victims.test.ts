@@ -109,6 +109,7 @@ test('victim digests: opt-in registry, counts only, each detection and all-remov
     assert.equal(await db.collection('victim_cases').countDocuments({ seriesId: 'series-each' }), 0);
     assert.equal(await db.collection('victim_digests').countDocuments({ seriesId: 'series-each' }), 0);
     assert.equal((await h.app.inject({ url: '/v1/victim-series/series-each', headers: admin })).statusCode, 404);
+    assert.equal((await h.app.inject({ url: '/v1/victim-series/series-each/digests', headers: admin })).statusCode, 404, 'no digests served for a series that opted out');
   });
 });
 

@@ -4,7 +4,7 @@ import type { CasesClosedData, NoticesRequestedData, ReportsMatchedData } from '
 import type { Clock } from '../domain/clock';
 import { groupKeyFor, initialItemKey, itemDueAt, ItemKind, renoticeItemKey, type GroupingPolicy } from '../domain/grouping';
 import { uuidv5 } from '../domain/ids';
-import { CANCELLED, Collections, NoticeState, type ItemDocument, type NoticeDocument, type StepDocument } from '../store/collections';
+import { CANCELLED, Collections, NoticeState, type ClosedCaseDocument, type ItemDocument, type NoticeDocument, type StepDocument } from '../store/collections';
 import { failedEntry } from './events';
 import type { OutboxHint } from '@hashcheck/mongo';
 import { currentCarrier } from '@hashcheck/telemetry';
@@ -19,6 +19,7 @@ export class NoticeInbox {
   readonly #items: Collection<ItemDocument>;
   readonly #notices: Collection<NoticeDocument>;
   readonly #steps: Collection<StepDocument>;
+  readonly #closed: Collection<ClosedCaseDocument>;
 
   constructor(
     db: Db,
@@ -30,6 +31,7 @@ export class NoticeInbox {
     this.#items = db.collection<ItemDocument>(Collections.ITEMS);
     this.#notices = db.collection<NoticeDocument>(Collections.NOTICES);
     this.#steps = db.collection<StepDocument>(Collections.STEPS);
+    this.#closed = db.collection<ClosedCaseDocument>(Collections.CLOSED_CASES);
   }
 
   async onMatched(eventId: string, d: ReportsMatchedData): Promise<InboxOutcome> {
@@ -103,10 +105,25 @@ export class NoticeInbox {
   }
 
   /**
-   * A case that closed while its item still waited in the window is not notified any more. If a
-   * sealer takes the item at the same moment, the notice it wrote wins and the item is sent once.
+   * A closed case is not notified any more, whatever the outcome: a false positive or a withdrawn
+   * report is no abuse, and removed content is gone (enforcement starts no clock for a notice on a
+   * closed case). The closure is recorded first (one insert per case, so a redelivery or replay
+   * changes nothing); the sender checks it before every attempt and drops the case from a notice
+   * already sealed, also one a sealer writes at this very moment. An item still waiting in its
+   * window is cancelled here and never sealed.
    */
   async onCaseClosed(d: CasesClosedData): Promise<number> {
+    try {
+      await this.#closed.insertOne({
+        _id: d.caseId,
+        outcome: d.outcome,
+        providerId: d.providerId,
+        ...(d.closedAt ? { closedAt: new Date(d.closedAt) } : {}),
+        recordedAt: this.clock.now(),
+      });
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+    }
     const res = await this.#items.updateMany({ caseId: d.caseId, noticeId: null }, { $set: { noticeId: CANCELLED, assignedAt: this.clock.now() } });
     return res.modifiedCount;
   }

@@ -30,6 +30,8 @@ import {
   Collections,
   NoticeState,
   type AttemptRecord,
+  type ClosedCaseDocument,
+  type DroppedItemRecord,
   type FailureRecord,
   type NoticeDocument,
   type NoticeItemRecord,
@@ -81,6 +83,7 @@ export class NoticeSender {
   readonly #notices: Collection<NoticeDocument>;
   readonly #steps: Collection<StepDocument>;
   readonly #payloads: Collection<PayloadDocument>;
+  readonly #closed: Collection<ClosedCaseDocument>;
   readonly #leases: Leases;
   /** Notices a lane of this process holds, so the other lanes do not queue up behind the same one. */
   readonly #inFlight = new Set<string>();
@@ -89,6 +92,7 @@ export class NoticeSender {
     this.#notices = deps.db.collection<NoticeDocument>(Collections.NOTICES);
     this.#steps = deps.db.collection<StepDocument>(Collections.STEPS);
     this.#payloads = deps.db.collection<PayloadDocument>(Collections.PAYLOADS);
+    this.#closed = deps.db.collection<ClosedCaseDocument>(Collections.CLOSED_CASES);
     this.#leases = new Leases(deps.db, deps.workerId);
   }
 
@@ -171,6 +175,7 @@ export class NoticeSender {
   async #process(notice: NoticeDocument, lease: Lease): Promise<void> {
     const { settings, clock } = this.deps;
     const now = clock.now();
+    if (await this.#dropClosedCases(notice, lease, now)) return;
     if (notice.providerId === null) {
       // No provider id means no one to notify and nothing enforcement could be told about (the
       // contract's notices.failed needs a provider id); the record stays for case officers.
@@ -230,6 +235,37 @@ export class NoticeSender {
     const out = channel === ChannelName.WEBHOOK ? await this.#attemptWebhook(notice, provider) : await this.#attemptEmail(notice, provider);
     const step = decideAfterAttempt({ channel, attemptsOnChannel: channelAttempts, result: out.result, availability, givenUp, policies: settings.backoff, random: this.deps.random });
     await this.#record(notice, lease, provider, channel, channelAttempts, out, step, givenUp, failures, outbox);
+  }
+
+  /**
+   * Before every attempt: items whose case closed (NoticeInbox#onCaseClosed) are taken out of the
+   * notice in a step of their own. With items left the notice stays due and the next claim sends
+   * the rest, so no payload, e-mail or `notices.sent` names a closed case; with none left the
+   * notice is cancelled without sending. Nothing is emitted for dropped items, as for items
+   * cancelled in their window: enforcement closed the case itself and waits for nothing.
+   */
+  async #dropClosedCases(notice: NoticeDocument, lease: Lease, now: Date): Promise<boolean> {
+    const caseIds = [...new Set(notice.items.flatMap((it) => (it.caseId ? [it.caseId] : [])))];
+    if (caseIds.length === 0) return false;
+    const closed = new Map((await this.#closed.find({ _id: { $in: caseIds } }).toArray()).map((c) => [c._id, c]));
+    if (closed.size === 0) return false;
+    const outcomeOf = (it: NoticeItemRecord) => (it.caseId ? closed.get(it.caseId)?.outcome : undefined);
+    const kept = notice.items.filter((it) => outcomeOf(it) === undefined);
+    const dropped: DroppedItemRecord[] = notice.items.flatMap((it) => {
+      const outcome = outcomeOf(it);
+      return outcome ? [{ ...it, closedOutcome: outcome, droppedAt: now }] : [];
+    });
+    const set: Partial<NoticeDocument> = { items: kept, droppedItems: [...(notice.droppedItems ?? []), ...dropped] };
+    const summary = { noticeId: notice._id, providerId: notice.providerId, dropped: dropped.map((d) => ({ caseId: d.caseId, outcome: d.closedOutcome })), left: kept.length };
+    if (kept.length === 0) {
+      const outcomes = [...new Set(dropped.map((d) => d.closedOutcome))].sort().join(', ');
+      Object.assign(set, { state: NoticeState.CANCELLED, nextAttemptAt: null, cancelledReason: `every case closed before delivery (${outcomes})` });
+      this.deps.logger.info(summary, 'notice cancelled: every case closed before delivery');
+    } else {
+      this.deps.logger.info(summary, 'closed cases dropped from notice before delivery');
+    }
+    await this.#commit(notice, lease, set, [], []);
+    return true;
   }
 
   #content(notice: NoticeDocument, provider: Provider, startedAt: Date): { content: NoticeContent; items: NoticeItemRecord[] } {

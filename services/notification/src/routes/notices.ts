@@ -37,7 +37,7 @@ const NoticeView = Type.Object({
   providerId: Nullable(Type.String()),
   requestId: Type.Optional(Type.String()),
   reason: Type.Optional(Type.String()),
-  state: Type.String({ description: 'pending | sent | undeliverable' }),
+  state: Type.String({ description: 'pending | sent | undeliverable | cancelled (every case closed before delivery; nothing sent)' }),
   createdAt: DateTime,
   updatedAt: DateTime,
   nextAttemptAt: Nullable(DateTime),
@@ -46,6 +46,15 @@ const NoticeView = Type.Object({
   deliveredVia: Type.Optional(Type.String()),
   contact: Type.Optional(Type.String()),
   undeliverableReason: Type.Optional(Type.String()),
+  cancelledReason: Type.Optional(Type.String()),
+  droppedItems: Type.Optional(Type.Array(Type.Object({
+    reportId: Type.String(),
+    caseKey: Type.String(),
+    caseId: Type.Optional(Type.String()),
+    url: Type.String(),
+    closedOutcome: Type.String({ description: 'removed | false-positive | withdrawn' }),
+    droppedAt: DateTime,
+  }), { description: 'items taken out before delivery because their case closed; never sent' })),
   items: Type.Array(Type.Object({
     reportId: Type.String(),
     caseKey: Type.String(),
@@ -85,6 +94,10 @@ export function noticeView(n: NoticeDocument): NoticeViewValue {
     ...(n.deliveredVia ? { deliveredVia: n.deliveredVia } : {}),
     ...(n.contact ? { contact: n.contact } : {}),
     ...(n.undeliverableReason ? { undeliverableReason: n.undeliverableReason } : {}),
+    ...(n.cancelledReason ? { cancelledReason: n.cancelledReason } : {}),
+    ...(n.droppedItems?.length
+      ? { droppedItems: n.droppedItems.map((it) => ({ reportId: it.reportId, caseKey: it.caseKey, ...(it.caseId ? { caseId: it.caseId } : {}), url: it.url, closedOutcome: it.closedOutcome, droppedAt: iso(it.droppedAt) })) }
+      : {}),
     items: n.items.map((it) => ({ reportId: it.reportId, caseKey: it.caseKey, ...(it.caseId ? { caseId: it.caseId } : {}), url: it.url, ...(it.deadlineAt ? { deadlineAt: iso(it.deadlineAt) } : {}) })),
     attempts: n.attempts.map(attemptView),
     failures: n.failures.map((f) => ({ ...f, at: iso(f.at) })),
@@ -122,7 +135,7 @@ export async function noticeRoutes(app: App, opts: { db: Db; keys: readonly ApiK
       querystring: Type.Object({
         caseId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
         providerId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-        state: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('sent'), Type.Literal('undeliverable')])),
+        state: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('sent'), Type.Literal('undeliverable'), Type.Literal('cancelled')])),
         limit: QueryLimit(200, 50),
       }, { additionalProperties: false }),
       response: { 200: Type.Object({ notices: Type.Array(NoticeView) }), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
@@ -131,7 +144,8 @@ export async function noticeRoutes(app: App, opts: { db: Db; keys: readonly ApiK
     const q = request.query;
     if (!q.caseId && !q.providerId && !q.state) throw new HashCheckError(ErrorCode.VALIDATION, 'give caseId, providerId or state');
     const filter: Filter<NoticeDocument> = {
-      ...(q.caseId ? { 'items.caseId': q.caseId } : {}),
+      // A case dropped from a notice before delivery still finds that notice.
+      ...(q.caseId ? { $or: [{ 'items.caseId': q.caseId }, { 'droppedItems.caseId': q.caseId }] } : {}),
       ...(q.providerId ? { providerId: q.providerId } : {}),
       ...(q.state ? { state: q.state } : {}),
     };

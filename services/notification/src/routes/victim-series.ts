@@ -144,11 +144,12 @@ export async function victimSeriesRoutes(app: App, opts: { db: Db; keys: readonl
       tags: ['victim-series'],
       security,
       params: Params,
-      response: { 200: Type.Object({ removed: Type.Boolean(), cases: Type.Integer(), digests: Type.Integer() }), 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+      response: { 200: Type.Object({ removed: Type.Boolean(), cases: Type.Integer(), digests: Type.Integer() }), 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
     },
   }, async (request) => {
     const res = await opts.registry.remove(request.params.seriesId);
-    if (!res.removed) throw new HashCheckError(ErrorCode.NOT_FOUND, `series ${request.params.seriesId} is not registered`);
+    // A repeated DELETE after a 409 finds the registration gone and still removes what was kept.
+    if (!res.removed && res.cases === 0 && res.digests === 0) throw new HashCheckError(ErrorCode.NOT_FOUND, `series ${request.params.seriesId} is not registered`);
     return res;
   });
 
@@ -159,9 +160,11 @@ export async function victimSeriesRoutes(app: App, opts: { db: Db; keys: readonl
       tags: ['victim-series'],
       security,
       params: Params,
-      response: { 200: Type.Object({ digests: Type.Array(DigestView) }), 401: ErrorBody, 403: ErrorBody },
+      response: { 200: Type.Object({ digests: Type.Array(DigestView) }), 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
     },
   }, async (request) => {
+    // Nothing is served for a series that is not (or no longer) registered.
+    if (!(await opts.registry.get(request.params.seriesId))) throw new HashCheckError(ErrorCode.NOT_FOUND, `series ${request.params.seriesId} is not registered`);
     const list = await digests.find({ seriesId: request.params.seriesId }).sort({ createdAt: -1 }).limit(100).toArray();
     return {
       digests: list.map((d) => ({

@@ -1,3 +1,4 @@
+import type { CasesClosedData } from '@hashcheck/events';
 import type { CollectionIndexes } from '@hashcheck/mongo';
 import { OUTBOX_INDEX, type WithOutbox } from '@hashcheck/mongo';
 import { LEASE_INDEXES } from './leases';
@@ -17,6 +18,8 @@ export const Collections = {
   VICTIM_SERIES: 'victim_series',
   VICTIM_CASES: 'victim_cases',
   VICTIM_DIGESTS: 'victim_digests',
+  /** Cases closed by enforcement (one insert per case): the sender drops them from unsent notices. */
+  CLOSED_CASES: 'closed_cases',
 } as const;
 
 /** Marks items that will never be sent (their case closed before the window ended). */
@@ -49,7 +52,8 @@ export interface ItemDocument {
 }
 
 
-export const NoticeState = { PENDING: 'pending', SENT: 'sent', UNDELIVERABLE: 'undeliverable' } as const;
+/** `cancelled`: every case of the notice closed before it was delivered; nothing was sent and no event emitted. */
+export const NoticeState = { PENDING: 'pending', SENT: 'sent', UNDELIVERABLE: 'undeliverable', CANCELLED: 'cancelled' } as const;
 export type NoticeStateValue = (typeof NoticeState)[keyof typeof NoticeState];
 
 export interface NoticeItemRecord {
@@ -62,6 +66,27 @@ export interface NoticeItemRecord {
   fixedDeadlineAt?: Date;
   /** Set when sent: the deadline stated in the delivered notice. */
   deadlineAt?: Date;
+}
+
+/** An item taken out of an unsent notice because its case closed (see ClosedCaseDocument). */
+export interface DroppedItemRecord extends NoticeItemRecord {
+  closedOutcome: CasesClosedData['outcome'];
+  droppedAt: Date;
+}
+
+/**
+ * A case enforcement closed, inserted once under the case id (a redelivered or replayed
+ * `cases.closed` fails on the duplicate key). Before every delivery attempt the sender drops the
+ * items of such cases from the notice, so a notice sealed before the closure (or in retries when it
+ * came) does not tell a provider about a false positive, a withdrawn report or removed content.
+ */
+export interface ClosedCaseDocument {
+  /** The case id. */
+  _id: string;
+  outcome: CasesClosedData['outcome'];
+  providerId: string;
+  closedAt?: Date;
+  recordedAt: Date;
 }
 
 /** Proof of one delivery attempt, kept whatever its outcome. */
@@ -123,6 +148,9 @@ export interface NoticeDocument {
   deliveredVia?: ChannelValue;
   contact?: string;
   undeliverableReason?: string;
+  /** Items dropped before delivery because their case closed; with none left the notice is cancelled. */
+  droppedItems?: DroppedItemRecord[];
+  cancelledReason?: string;
 }
 
 /**
@@ -209,6 +237,7 @@ export const INDEXES: CollectionIndexes[] = [
     indexes: [
       { key: { state: 1, nextAttemptAt: 1 }, name: 'due' },
       { key: { 'items.caseId': 1 }, name: 'by_case' },
+      { key: { 'droppedItems.caseId': 1 }, name: 'by_dropped_case' },
       { key: { providerId: 1, createdAt: -1 }, name: 'by_provider' },
       { key: { groupKey: 1, createdAt: -1 }, name: 'by_group' },
       { key: { requestId: 1 }, name: 'by_request' },

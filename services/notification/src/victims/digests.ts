@@ -1,4 +1,5 @@
 import type { Collection, Db } from 'mongodb';
+import { isDuplicateKeyError } from '@hashcheck/errors';
 import { backoffDelayMs } from '../domain/backoff';
 import type { Clock } from '../domain/clock';
 import { classifySmtpError, smtpReplyCode } from '../domain/delivery';
@@ -9,7 +10,7 @@ import { composeMail, type Mailer } from '../channels/email';
 import type { NotificationSettings } from '../settings';
 import { Collections, type AttemptRecord, type VictimDigestDocument, type VictimSeriesDocument } from '../store/collections';
 import { Leases } from '../store/leases';
-import type { VictimRegistry } from './registry';
+import { digestLease, type VictimRegistry } from './registry';
 
 export interface DigestDeps {
   db: Db;
@@ -41,7 +42,7 @@ export class DigestSender {
     const due = await this.#series.find({ nextDigestAt: { $lte: now } }, { projection: { _id: 1 } }).sort({ nextDigestAt: 1 }).limit(100).toArray();
     for (const { _id } of due) {
       if (shouldStop()) break;
-      const lease = await this.#leases.acquire(`digest:${_id}`, this.deps.clock.now(), this.deps.settings.leaseMs);
+      const lease = await this.#leases.acquire(digestLease(_id), this.deps.clock.now(), this.deps.settings.leaseMs);
       if (!lease) continue;
       try {
         const series = await this.#series.findOne({ _id });
@@ -56,6 +57,33 @@ export class DigestSender {
       }
     }
     return handled;
+  }
+
+  async #registered(seriesId: string): Promise<boolean> {
+    return (await this.#series.findOne({ _id: seriesId }, { projection: { _id: 1 } })) !== null;
+  }
+
+  /**
+   * Adds the attempt to the digest record: a new record is inserted, an existing one updated
+   * without upsert. Should the series have opted out while the digest was sent (the opt-out removes
+   * the registration at once, then waits for this pass's lease), the record written here is taken
+   * back; the opt-out would delete it anyway. Returns whether the series is still registered.
+   */
+  async #recordAttempt(digestId: string, exists: boolean, fields: Omit<VictimDigestDocument, '_id' | 'attempts'>, record: AttemptRecord): Promise<boolean> {
+    const update = async () => this.#digests.updateOne({ _id: digestId }, { $set: fields, $push: { attempts: record } });
+    if (exists) await update();
+    else {
+      try {
+        await this.#digests.insertOne({ _id: digestId, ...fields, attempts: [record] });
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+        await update();
+      }
+    }
+    if (await this.#registered(fields.seriesId)) return true;
+    await this.#digests.deleteOne({ _id: digestId });
+    this.deps.logger.warn({ seriesId: fields.seriesId, digestId }, 'series opted out while its digest was sent; record removed');
+    return false;
   }
 
   async #schedule(seriesId: string, nextDigestAt: Date | null): Promise<void> {
@@ -90,6 +118,12 @@ export class DigestSender {
       headers: { 'X-HashCheck-Digest-Id': digestId },
     });
     const base = { n, channel: 'email' as const, target: series.intermediary.email, startedAt, payloadSha256: sha256Hex(raw), payloadBytes: raw.length, messageId };
+    // An opt-out removes the registration before it waits for this pass's lease (VictimRegistry
+    // #remove): read it again right before sending, and send and record nothing once it is gone.
+    if (!(await this.#registered(series._id))) {
+      this.deps.logger.info({ seriesId: series._id, digestId }, 'series opted out during the digest pass; digest not sent');
+      return;
+    }
     const res = this.deps.mailer ? await this.deps.mailer.send(raw, { from: settings.mail.from, to: [series.intermediary.email] }) : { ok: false as const, error: Object.assign(new Error('SMTP is not configured'), { responseCode: 550 }) };
     const finishedAt = this.deps.clock.now();
     const record: AttemptRecord = res.ok
@@ -101,12 +135,10 @@ export class DigestSender {
           const r = classifySmtpError(res.error);
           return { ...base, finishedAt, outcome: 'failed' as const, error: r.ok ? '' : r.reason, retriable: !r.ok && r.retriable };
         })();
-    // Only the lease holder writes this series' digest documents.
-    await this.#digests.updateOne(
-      { _id: digestId },
-      { $set: { seriesId: series._id, seq, until, dueAt: series.nextDigestAt ?? startedAt, createdAt: startedAt, counts, state: res.ok ? 'sent' : 'failed' }, $push: { attempts: record } },
-      { upsert: true },
-    );
+    // Only the lease holder writes this series' digest documents, and never by upsert: a record an
+    // opt-out deleted is not re-created by a later write.
+    const fields = { seriesId: series._id, seq, until, dueAt: series.nextDigestAt ?? startedAt, createdAt: startedAt, counts, state: res.ok ? ('sent' as const) : ('failed' as const) };
+    if (!(await this.#recordAttempt(digestId, previous !== null, fields, record))) return;
     if (res.ok) {
       this.deps.logger.info({ seriesId: series._id, digestId }, 'victim digest sent');
       await this.#finish(series._id, until);

@@ -1,10 +1,22 @@
 import type { Collection, Db } from 'mongodb';
-import { isDuplicateKeyError } from '@hashcheck/errors';
+import { ErrorCode, HashCheckError, isDuplicateKeyError } from '@hashcheck/errors';
 import type { CasesClosedData, ReportsMatchedData } from '@hashcheck/events';
 import type { Clock } from '../domain/clock';
 import type { DigestCounts, LanguageValue } from '../domain/templates';
 import { nextDigestAt, SeriesChange, victimCaseKey, VictimCaseStatus, type DigestChoiceValue, type SeriesChangeValue } from '../domain/victim';
 import { Collections, type VictimCaseDocument, type VictimDigestDocument, type VictimSeriesDocument } from '../store/collections';
+import { Leases, type Lease } from '../store/leases';
+
+/** The lease a digest pass holds on a series while it counts, sends and records (DigestSender). */
+export const digestLease = (seriesId: string): string => `digest:${seriesId}`;
+
+export interface RegistryOptions {
+  workerId?: string;
+  /** How long an opt-out holds the series' digest lease at most (it releases it when done). */
+  leaseMs?: number;
+  /** How long an opt-out waits for a digest pass of the series to end before answering 409. */
+  optOutWaitMs?: number;
+}
 
 export interface SeriesInput {
   intermediary: { email: string; name?: string };
@@ -24,11 +36,17 @@ export class VictimRegistry {
   readonly #series: Collection<VictimSeriesDocument>;
   readonly #cases: Collection<VictimCaseDocument>;
   readonly #digests: Collection<VictimDigestDocument>;
+  readonly #leases: Leases;
+  readonly #leaseMs: number;
+  readonly #optOutWaitMs: number;
 
-  constructor(db: Db, private readonly clock: Clock) {
+  constructor(db: Db, private readonly clock: Clock, opts: RegistryOptions = {}) {
     this.#series = db.collection<VictimSeriesDocument>(Collections.VICTIM_SERIES);
     this.#cases = db.collection<VictimCaseDocument>(Collections.VICTIM_CASES);
     this.#digests = db.collection<VictimDigestDocument>(Collections.VICTIM_DIGESTS);
+    this.#leases = new Leases(db, opts.workerId ?? 'victim-registry');
+    this.#leaseMs = opts.leaseMs ?? 120_000;
+    this.#optOutWaitMs = opts.optOutWaitMs ?? 10_000;
   }
 
   async upsert(seriesId: string, input: SeriesInput): Promise<{ created: boolean; series: VictimSeriesDocument }> {
@@ -82,12 +100,40 @@ export class VictimRegistry {
     return this.#series.find({}).sort({ _id: 1 }).limit(limit).toArray();
   }
 
-  /** Opting out removes the link and everything kept because of it. */
+  /**
+   * Opting out removes the link and everything kept because of it, and wins over a digest pass:
+   * the registration goes first (a pass re-reads it right before sending, and sends nothing once it
+   * is gone), then the series' digest lease is taken, so a pass already sending finishes before the
+   * cases and digest records are deleted, and none can be written after. When the method returns,
+   * no digest for the series is being sent and none will be. A pass that holds the lease longer
+   * than `optOutWaitMs` gets a 409; the registration is gone by then, and a repeated DELETE
+   * finishes the rest.
+   */
   async remove(seriesId: string): Promise<{ removed: boolean; cases: number; digests: number }> {
     const res = await this.#series.deleteOne({ _id: seriesId });
-    const cases = await this.#cases.deleteMany({ seriesId });
-    const digests = await this.#digests.deleteMany({ seriesId });
-    return { removed: res.deletedCount === 1, cases: cases.deletedCount, digests: digests.deletedCount };
+    const lease = await this.#awaitDigestLease(seriesId);
+    if (!lease) {
+      throw new HashCheckError(
+        ErrorCode.CONFLICT,
+        `a digest pass for series ${seriesId} is still running; the registration is removed and no further digest will be sent: repeat the DELETE to remove the tracked cases and digest records`,
+      );
+    }
+    try {
+      const cases = await this.#cases.deleteMany({ seriesId });
+      const digests = await this.#digests.deleteMany({ seriesId });
+      return { removed: res.deletedCount === 1, cases: cases.deletedCount, digests: digests.deletedCount };
+    } finally {
+      await this.#leases.release(lease);
+    }
+  }
+
+  async #awaitDigestLease(seriesId: string): Promise<Lease | undefined> {
+    const giveUpAt = Date.now() + this.#optOutWaitMs;
+    for (;;) {
+      const lease = await this.#leases.acquire(digestLease(seriesId), this.clock.now(), this.#leaseMs);
+      if (lease || Date.now() >= giveUpAt) return lease;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   /** The most recent digest delivered for the series. */
@@ -149,12 +195,21 @@ export class VictimRegistry {
     for (const seriesId of seriesIds) {
       const series = await this.#series.findOne({ _id: seriesId }, { projection: { _id: 1 } });
       if (!series) continue;
+      const key = victimCaseKey(seriesId, d.caseId);
+      let inserted = false;
       try {
-        await this.#cases.insertOne({ _id: victimCaseKey(seriesId, d.caseId), seriesId, caseId: d.caseId, status: VictimCaseStatus.FOUND, foundAt: this.clock.now() });
-        tracked++;
+        await this.#cases.insertOne({ _id: key, seriesId, caseId: d.caseId, status: VictimCaseStatus.FOUND, foundAt: this.clock.now() });
+        inserted = true;
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;
       }
+      // An opt-out between the check above and the insert deleted the series' cases before this
+      // one existed: take it back, nothing may be kept for a series that is not registered.
+      if (!(await this.#series.findOne({ _id: seriesId }, { projection: { _id: 1 } }))) {
+        await this.#cases.deleteOne({ _id: key, seriesId });
+        continue;
+      }
+      if (inserted) tracked++;
       // Rescheduling is idempotent, so a redelivery that finds the case stored still completes it.
       await this.reschedule(seriesId, SeriesChange.FOUND);
     }
