@@ -16,6 +16,7 @@ export const NotificationConfigSchema = Type.Object({
   NOTICE_LANGUAGE: Type.Union([Type.Literal('auto'), Type.Literal('nl'), Type.Literal('en')], { default: 'auto', description: 'auto: Dutch for NL/BE providers, English otherwise' }),
   NOTICE_RESPOND_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'where providers confirm removal or dispute (shown in every notice)' })),
   PROVIDER_LOOKUP_ATTEMPTS: Type.Integer({ minimum: 1, default: 5, description: 'tries while a provider is not (yet) in the local registry view, before the notice is undeliverable' }),
+  PROVIDER_LOOKUP_MIN_MS: Ms(600_000, 'and at least this long after the notice was sealed: the tries alone can all pass within seconds, and a provider whose registry event is held up (its writer restarting) would make the notice undeliverable', 0),
 
   // Deadlines
   DEADLINE_DEFAULT: Type.String({ default: '24h', description: 'removal term when the provider category has none, e.g. 24h' }),

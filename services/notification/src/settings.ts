@@ -32,6 +32,8 @@ export interface NotificationSettings {
   victimLanguage: LanguageValue;
   respondTo?: string;
   providerLookupAttempts: number;
+  /** Shortest time a notice waits for its provider to appear in the registry view (PROVIDER_LOOKUP_MIN_MS). */
+  providerLookupMinMs: number;
   deadlines: DeadlinePolicy;
   backoff: Record<ChannelValue, BackoffPolicy>;
   webhook: { timeoutMs: number; allowHttp: boolean; allowList: AllowedRange[] };
@@ -73,6 +75,7 @@ export function resolveSettings(config: NotificationConfig): NotificationSetting
     victimLanguage: config.VICTIM_DEFAULT_LANGUAGE,
     ...(config.NOTICE_RESPOND_URL ? { respondTo: config.NOTICE_RESPOND_URL } : {}),
     providerLookupAttempts: config.PROVIDER_LOOKUP_ATTEMPTS,
+    providerLookupMinMs: config.PROVIDER_LOOKUP_MIN_MS,
     deadlines: { defaultTermMs: defaultTerm, termsByCategory: guard('DEADLINE_TERMS', () => parseDurationMap(config.DEADLINE_TERMS)) },
     backoff: {
       webhook: { baseMs: config.WEBHOOK_BACKOFF_BASE_MS, capMs: config.WEBHOOK_BACKOFF_CAP_MS, maxAttempts: config.WEBHOOK_MAX_ATTEMPTS },

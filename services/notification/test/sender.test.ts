@@ -198,3 +198,82 @@ test('a case closed while its notice is in retries is dropped before the next at
   assert.deepEqual(closed.items, []);
   assert.equal(events.filter((e) => JSON.stringify(e).includes('n-closed')).length, 0, 'nothing is emitted for a cancelled notice');
 });
+
+test('a notice whose provider is not in the registry view yet waits for it at least PROVIDER_LOOKUP_MIN_MS, however fast its tries pass, and is sent once it appears', async (t) => {
+  const db = await database(t);
+  if (!db) return;
+  const clock = new ManualClock();
+  const settings = resolveSettings(loadConfig(NotificationConfigSchema, { KAFKA_BROKERS: '127.0.0.1:1', MONGODB_URI: 'mongodb://127.0.0.1:1/x', PROVIDER_LOOKUP_ATTEMPTS: '3', PROVIDER_LOOKUP_MIN_MS: '600000' }));
+  const providers = new Map<string, Provider>();
+  const notices = db.collection<NoticeDocument>(Collections.NOTICES);
+  const caseKey = 'e'.repeat(64);
+  await notices.insertOne({
+    _id: 'n-late', version: 0, groupKey: 'provider:p-late', kind: 'initial', providerId: 'p-late',
+    items: [{ key: `initial:${caseKey}.1`, reportId: 'r-late', caseKey, caseId: `${caseKey}.1`, url: 'https://files.example/late.jpg' }],
+    state: NoticeState.PENDING, createdAt: clock.now(), updatedAt: clock.now(), nextAttemptAt: clock.now(),
+    channel: null, channelAttempts: 0, lookupAttempts: 0, givenUp: [], attempts: [], failures: [],
+  });
+  const mails: string[] = [];
+  const mailer = {
+    send(raw: Buffer, envelope: { to: readonly string[] }): Promise<SmtpOutcome> {
+      mails.push(raw.toString('utf8'));
+      return Promise.resolve({ ok: true, receipt: { response: '250 2.0.0 queued', accepted: [...envelope.to], rejected: [] } });
+    },
+  } as unknown as Mailer;
+  const events: string[] = [];
+  const sender = new NoticeSender({
+    db, settings, clock, random: () => 0, providers, mailer, workerId: 'w', webhook: {} as WebhookClient,
+    logger: { info: () => {}, warn: () => {}, error: () => {} },
+    notifyOutbox: (hint) => { for (const e of hint.entries ?? []) events.push(e.topic); },
+    onSent: () => Promise.resolve(),
+  });
+  const state = async () => (await notices.findOne({ _id: 'n-late' }))!;
+
+  // Full jitter drawn at 0: every try is due at once. Ten tries in the first minute.
+  for (let i = 0; i < 10; i++) {
+    await sender.runOnce();
+    clock.advance(6_000);
+  }
+  const waiting = await state();
+  assert.equal(waiting.state, NoticeState.PENDING, `still waiting for its provider after ${waiting.lookupAttempts} tries in a minute`);
+  assert.ok(waiting.lookupAttempts >= 3, 'the tries were made');
+  assert.deepEqual(events, [], 'no notices.failed while it waits');
+
+  // The provider's registry event arrives nine minutes in: the notice goes out.
+  clock.advance(8 * 60_000);
+  providers.set('p-late', { id: 'p-late', name: 'Late B.V.', country: 'NL', abuseContacts: ['abuse@late.example'], domains: [], ipRanges: [], category: 'hosting-nl', revision: 1, updatedAt: clock.now().toISOString() });
+  await sender.runOnce();
+  assert.equal((await state()).state, NoticeState.SENT);
+  assert.equal(mails.length, 1);
+  assert.ok(mails[0]!.includes('late.jpg'));
+});
+
+test('a notice whose provider never appears is undeliverable once PROVIDER_LOOKUP_MIN_MS has passed and its tries are spent', async (t) => {
+  const db = await database(t);
+  if (!db) return;
+  const clock = new ManualClock();
+  const settings = resolveSettings(loadConfig(NotificationConfigSchema, { KAFKA_BROKERS: '127.0.0.1:1', MONGODB_URI: 'mongodb://127.0.0.1:1/x', PROVIDER_LOOKUP_ATTEMPTS: '3', PROVIDER_LOOKUP_MIN_MS: '600000' }));
+  const notices = db.collection<NoticeDocument>(Collections.NOTICES);
+  const caseKey = 'f'.repeat(64);
+  await notices.insertOne({
+    _id: 'n-never', version: 0, groupKey: 'provider:p-never', kind: 'initial', providerId: 'p-never',
+    items: [{ key: `initial:${caseKey}.1`, reportId: 'r-never', caseKey, caseId: `${caseKey}.1`, url: 'https://files.example/never.jpg' }],
+    state: NoticeState.PENDING, createdAt: clock.now(), updatedAt: clock.now(), nextAttemptAt: clock.now(),
+    channel: null, channelAttempts: 0, lookupAttempts: 0, givenUp: [], attempts: [], failures: [],
+  });
+  const events: string[] = [];
+  const sender = new NoticeSender({
+    db, settings, clock, random: () => 0, providers: new Map(), mailer: {} as Mailer, workerId: 'w', webhook: {} as WebhookClient,
+    logger: { info: () => {}, warn: () => {}, error: () => {} },
+    notifyOutbox: (hint) => { for (const e of hint.entries ?? []) events.push(e.topic); },
+    onSent: () => Promise.resolve(),
+  });
+  for (let minute = 0; minute <= 11; minute++) {
+    await sender.runOnce();
+    clock.advance(60_000);
+  }
+  const doc = (await notices.findOne({ _id: 'n-never' }))!;
+  assert.equal(doc.state, NoticeState.UNDELIVERABLE);
+  assert.match(doc.undeliverableReason ?? '', /not in the provider registry/);
+  assert.deepEqual(events, [Topics.noticesFailed], 'enforcement is told, once');
+});

@@ -28,6 +28,7 @@ export const FAST: Record<string, string> = {
   SMTP_REQUIRE_TLS: 'false',
   WEBHOOK_ALLOW_HTTP: 'true',
   PROVIDER_LOOKUP_ATTEMPTS: '2',
+  PROVIDER_LOOKUP_MIN_MS: '0',
   OUTBOX_POLL_MS: '50',
   PROVIDER_SECRET_KEY: `k1:${SECRET_KEY_HEX}`,
   NOTIFICATION_API_KEYS: `officer-1:case-officer:${sha256Hex(OFFICER_KEY)},ops:admin:${sha256Hex(ADMIN_KEY)}`,

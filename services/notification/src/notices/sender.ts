@@ -73,6 +73,9 @@ interface AttemptOutput {
   startedAt: Date;
 }
 
+/** How often a notice whose look-ups are spent looks for its provider until PROVIDER_LOOKUP_MIN_MS is over. */
+const PROVIDER_LOOK_MS = 60_000;
+
 /**
  * Sends due notices. A notice is claimed with an atomic lease before anything is sent, so two
  * workers (or two instances) never send the same notice at the same time; every outcome is
@@ -186,8 +189,13 @@ export class NoticeSender {
     const provider = this.deps.providers.get(notice.providerId);
     if (!provider) {
       const lookups = notice.lookupAttempts + 1;
-      if (lookups < settings.providerLookupAttempts) {
-        const delay = backoffDelayMs(lookups, settings.backoff.webhook, this.deps.random);
+      const waited = now.getTime() - notice.createdAt.getTime();
+      if (lookups < settings.providerLookupAttempts || waited < settings.providerLookupMinMs) {
+        // Tries spent, the shortest wait not yet over: a look a minute until it is (a jittered
+        // backoff can come out near 0, and a pass would then take the notice again at once).
+        const delay = lookups < settings.providerLookupAttempts
+          ? backoffDelayMs(lookups, settings.backoff.webhook, this.deps.random)
+          : Math.min(settings.providerLookupMinMs - waited, PROVIDER_LOOK_MS);
         await this.#commit(notice, lease, { lookupAttempts: lookups, nextAttemptAt: new Date(now.getTime() + delay) }, [], []);
         return;
       }
