@@ -3,12 +3,14 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
   HashesRetractionRequested,
+  NoticesFailed,
   NoticesSent,
   RemovalsReported,
   ReportsMatched,
   Topics,
   type EventEnvelope,
   type HashesRetractionRequestedData,
+  type NoticesFailedData,
   type NoticesSentData,
   type RemovalsReportedData,
   type ReportsMatchedData,
@@ -91,10 +93,11 @@ export async function buildApp(config: EnforcementConfig, options: BuildOptions 
   await app.register(consumerPlugin, {
     name: 'cases',
     groupId: groupId(config, SERVICE, 'cases'),
-    topics: [Topics.reportsMatched, Topics.noticesSent, Topics.removalsReported, Topics.hashesRetractionRequested],
+    topics: [Topics.reportsMatched, Topics.noticesSent, Topics.noticesFailed, Topics.removalsReported, Topics.hashesRetractionRequested],
     handler: async (event: EventEnvelope) => {
       if (event.type === ReportsMatched.type) await service.handleReportMatched(event as EventEnvelope<ReportsMatchedData>);
       else if (event.type === NoticesSent.type) await service.handleNoticeSent(event as EventEnvelope<NoticesSentData>);
+      else if (event.type === NoticesFailed.type) await service.handleNoticeFailed(event as EventEnvelope<NoticesFailedData>);
       else if (event.type === RemovalsReported.type) await service.handleRemovalReported(event as EventEnvelope<RemovalsReportedData>);
       else if (event.type === HashesRetractionRequested.type) await service.handleRetractionRequested(event as EventEnvelope<HashesRetractionRequestedData>);
     },

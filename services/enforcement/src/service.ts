@@ -3,6 +3,7 @@ import { ErrorCode, HashCheckError } from '@hashcheck/errors';
 import type {
   EventEnvelope,
   HashesRetractionRequestedData,
+  NoticesFailedData,
   NoticesSentData,
   RemovalsReportedData,
   ReportsMatchedData,
@@ -83,10 +84,13 @@ export class EnforcementService {
 
   async #apply(caseId: string, input: CaseInput, opts: { create?: { id: string; caseKey: string }; providerHint?: string | null } = {}): Promise<ApplyResult> {
     const now = this.deps.clock.now();
+    // Orders apply to notices sent while in force: a notice's clock takes the policy of its
+    // `sentAt`, however late it is consumed. Everything else (re-notices asked now) takes now's.
+    const policyAt = input.type === 'notice-sent' ? input.sentAt : now;
     return this.deps.cases.apply(
       caseId,
       async (state) => {
-        const ctx: CaseContext = { now, ladder: this.deps.settings.ladder, policy: await this.policyFor(state?.providerId ?? opts.providerHint ?? null, now) };
+        const ctx: CaseContext = { now, ladder: this.deps.settings.ladder, policy: await this.policyFor(state?.providerId ?? opts.providerHint ?? null, policyAt) };
         return decide(state, input, ctx, opts.create);
       },
       { now, input: input.type, around: this.#traced(caseId) },
@@ -152,6 +156,36 @@ export class EnforcementService {
         ...(n.requestId ? { requestId: n.requestId } : {}), ...(n.attempt ? { attempt: n.attempt } : {}), deliveryProof: n.deliveryProof,
       }, { create: { id: caseId, caseKey: item.caseKey }, providerHint: n.providerId });
       await this.#applyParked({ caseId, caseKey: item.caseKey, reportId: item.reportId, url: item.url });
+    }
+  }
+
+  /**
+   * A notice that reached nobody (`undeliverable: true`, with its items): each case gets a
+   * `notice.failed` evidence entry and, if it was waiting on that delivery, goes to a case officer.
+   * A channel given up while another is still tried (`undeliverable: false`) changes nothing: a
+   * `notices.sent` or an undeliverable failure follows, and such events name no items anyway.
+   * Unknown cases are created, as for notices.sent (the match may still be in the backlog).
+   */
+  async handleNoticeFailed(event: EventEnvelope<NoticesFailedData>): Promise<void> {
+    const f = event.data;
+    if (!f.undeliverable) {
+      this.deps.logger.debug({ noticeId: f.noticeId, channel: f.channel }, 'notice channel given up, another is tried: nothing to enforce yet');
+      return;
+    }
+    if (!f.items || f.items.length === 0) {
+      this.deps.logger.warn({ eventId: event.id, noticeId: f.noticeId, providerId: f.providerId, reason: f.reason }, 'undeliverable notice names no items: no case to record it on');
+      return;
+    }
+    const failedAt = new Date(f.failedAt ?? event.occurredAt);
+    for (const item of f.items) {
+      const caseId = item.caseId ?? (await this.#caseIdFor(item.reportId, item.caseKey));
+      const res = await this.#apply(caseId, {
+        type: 'notice-failed', eventId: event.id, noticeId: f.noticeId, providerId: f.providerId, caseKey: item.caseKey, reportId: item.reportId,
+        url: item.url, channel: f.channel, ...(f.contact ? { contact: f.contact } : {}), reason: f.reason, ...(f.attempt ? { attempt: f.attempt } : {}), failedAt,
+      }, { create: { id: caseId, caseKey: item.caseKey }, providerHint: f.providerId });
+      if (res.decision.kind === 'changed' && res.decision.evidence.some((e) => e.kind === 'escalation.proposed')) {
+        this.deps.logger.warn({ caseId, noticeId: f.noticeId, providerId: f.providerId }, 'notice undeliverable: case awaits a case officer');
+      }
     }
   }
 

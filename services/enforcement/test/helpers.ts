@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import { pino } from 'pino';
 import { loadConfig } from '@hashcheck/config';
-import { createEvent, NoticesSent, ProvidersState, RemovalsReported, ReportsMatched, Topics, type EventEnvelope, type RemovalsReportedData } from '@hashcheck/events';
+import { createEvent, NoticesFailed, NoticesSent, ProvidersState, RemovalsReported, ReportsMatched, Topics, type EventEnvelope, type RemovalsReportedData } from '@hashcheck/events';
 import type { App } from '@hashcheck/http';
 import { randomName, TopicRecorder, waitFor, type Infra } from '@hashcheck/testing';
 import { buildApp, EnforcementConfigSchema, type CaseState, type Clock } from '@hashcheck/enforcement';
@@ -118,6 +118,22 @@ export function noticeSent(noticeId: string, items: Item[], sentAt: Date, deadli
   });
 }
 
+/** notification's notices.failed: `undeliverable` (with the items) when nobody was reached, else one channel given up. */
+export function noticeFailed(noticeId: string, items: Item[], failedAt: Date, opts: { undeliverable?: boolean; channel?: 'email' | 'webhook'; reason?: string } = {}): EventEnvelope {
+  const providerId = items[0]!.providerId;
+  const undeliverable = opts.undeliverable ?? true;
+  return createEvent(NoticesFailed, {
+    source: 'notification',
+    subject: providerId,
+    data: {
+      noticeId, providerId, channel: opts.channel ?? 'email', contact: `abuse@${providerId}.example`, reason: opts.reason ?? 'SMTP 550: no such user',
+      final: true, undeliverable,
+      ...(undeliverable ? { items: items.map((it) => ({ reportId: it.reportId, caseKey: it.caseKey, caseId: it.caseId, url: it.url, deadlineAt: new Date(failedAt.getTime() + DAY).toISOString() })) } : {}),
+      failedAt: failedAt.toISOString(),
+    },
+  });
+}
+
 export function removalReported(data: RemovalsReportedData): EventEnvelope {
   return createEvent(RemovalsReported, { source: 'recheck', subject: data.caseId ?? data.reportId ?? data.url ?? 'x', data });
 }
@@ -137,6 +153,7 @@ export async function publish(app: App, topic: string, events: EventEnvelope[]):
 export const Publish = {
   matched: (app: App, events: EventEnvelope[]) => publish(app, Topics.reportsMatched, events),
   notices: (app: App, events: EventEnvelope[]) => publish(app, Topics.noticesSent, events),
+  failures: (app: App, events: EventEnvelope[]) => publish(app, Topics.noticesFailed, events),
 };
 
 export async function caseOf(app: App, caseId: string): Promise<CaseState | undefined> {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from './clock';
-import { CaseStatus, decide, DisputeDecision, OfficerDecision, Outcome, type CaseContext, type CaseInput, type CaseState, type Decision } from './case';
+import { accruedPenalty, CaseStatus, decide, DisputeDecision, OfficerDecision, Outcome, type CaseContext, type CaseInput, type CaseState, type Decision } from './case';
 import { DEFAULT_LADDER, buildLadder, parseLadderSteps } from './ladder';
 import { DeadlineSource, type AppliedDeadline } from './policy';
 
@@ -330,4 +330,115 @@ test('personal data in evidence is redactable', () => {
   const data = h.evidence[1]!.data as Record<string, unknown>;
   assert.ok(typeof data.url === 'object' && data.url !== null && '@redactable' in data.url);
   assert.ok(typeof data.ip === 'object' && data.ip !== null && '@redactable' in data.ip);
+});
+
+function failed(h: Harness, extra: Partial<Extract<CaseInput, { type: 'notice-failed' }>> = {}): Decision {
+  return h.apply({
+    type: 'notice-failed', eventId: `ev-failed-${extra.noticeId ?? 'n-1'}`, noticeId: 'n-1', providerId: 'acme-hosting', caseKey: CASE_KEY, reportId: 'r-1',
+    url: 'https://files.example/x.jpg', channel: 'email', contact: 'abuse@acme.example', reason: 'SMTP 550: no such user', failedAt: h.clock.now(), ...extra,
+  });
+}
+
+test('an undeliverable first notice goes to a case officer, with the failure in the evidence', () => {
+  const h = new Harness();
+  matched(h);
+  failed(h);
+  assert.equal(h.s.status, CaseStatus.AWAITING_OFFICER, 'not pending for ever');
+  assert.deepEqual(h.s.pending && { index: h.s.pending.index, name: h.s.pending.name }, { index: 0, name: 'renotice' });
+  assert.equal(h.s.dueAt, null);
+  assert.equal(h.s.clockStartedAt, null, 'nothing was delivered: no clock');
+  assert.deepEqual(h.kinds(), ['case.opened', 'report.matched', 'notice.failed', 'escalation.proposed']);
+  const entry = h.evidence[2]!.data as Record<string, unknown>;
+  assert.equal(entry.noticeId, 'n-1');
+  assert.equal(entry.channel, 'email');
+  assert.equal(entry.undeliverable, true);
+  for (const k of ['reason', 'contact', 'url']) assert.ok(typeof entry[k] === 'object' && entry[k] !== null && '@redactable' in (entry[k] as object), `${k} is redactable`);
+  assert.equal((h.evidence[3]!.data as { reason: string }).reason, 'notice undeliverable');
+  assert.equal(failed(h).kind, 'unchanged', 'a redelivered failure changes nothing');
+  assert.equal(h.apply({ type: 'timer-fired' }).kind, 'unchanged');
+
+  // The officer has a re-notice sent (e.g. once the provider's contact is fixed); its delivery starts the clock.
+  h.clock.advance(2 * H);
+  h.apply({ type: 'officer-decision', stepIndex: 0, decision: OfficerDecision.ISSUE, officer: 'officer-7' });
+  const req = h.effects.find((e) => e.type === 'notice-requested');
+  assert.ok(req?.type === 'notice-requested');
+  assert.equal(req.requestId, `${CASE_ID}:step-0`);
+  assert.equal(h.s.status, CaseStatus.OPEN);
+  const t1 = h.clock.now();
+  sent(h, { noticeId: 'n-2', requestId: `${CASE_ID}:step-0`, attempt: 2 });
+  assert.deepEqual(h.s.clockStartedAt, t1);
+});
+
+test('a failure naming a case not seen yet opens it, waiting for an officer', () => {
+  const h = new Harness();
+  failed(h);
+  assert.equal(h.s.status, CaseStatus.AWAITING_OFFICER);
+  assert.equal(h.s.providerId, 'acme-hosting');
+  assert.deepEqual(h.kinds().slice(0, 2), ['case.opened', 'notice.failed']);
+  matched(h);
+  assert.equal(h.s.status, CaseStatus.AWAITING_OFFICER);
+  assert.equal(h.s.hashes.length, 2);
+});
+
+test('an undeliverable re-notice stops the ladder at an officer instead of escalating blind', () => {
+  const h = new Harness();
+  matched(h);
+  sent(h);
+  h.fire();
+  assert.equal(h.s.stepIndex, 0, 're-notice requested');
+  h.clock.advance(H);
+  failed(h, { noticeId: 'n-2', reason: 'webhook 410; SMTP 550' });
+  assert.equal(h.s.status, CaseStatus.AWAITING_OFFICER);
+  assert.equal(h.s.pending?.name, 'reminder', 'the officer decides on the step that would follow');
+  assert.equal(h.s.dueAt, null);
+  h.clock.advance(3 * DAY);
+  assert.equal(h.apply({ type: 'timer-fired' }).kind, 'unchanged', 'no escalation without the officer');
+  assert.equal(h.effects.filter((e) => e.type === 'notice-requested').length, 1);
+  assert.deepEqual(h.kinds().slice(-2), ['notice.failed', 'escalation.proposed']);
+  h.apply({ type: 'officer-decision', stepIndex: 1, decision: OfficerDecision.ISSUE, officer: 'officer-7' });
+  assert.equal(h.s.stepIndex, 1);
+  assert.equal(h.effects.filter((e) => e.type === 'notice-requested').length, 2);
+});
+
+test('a failure the case does not wait on is evidence only', () => {
+  // The first notice was delivered and nothing else was asked for.
+  const h = new Harness();
+  sent(h);
+  const due = h.s.dueAt;
+  failed(h, { noticeId: 'n-9' });
+  assert.equal(h.s.status, CaseStatus.OPEN);
+  assert.deepEqual(h.s.dueAt, due);
+  assert.equal(h.kinds().at(-1), 'notice.failed');
+
+  // The re-notice was delivered; a failure of another notice afterwards changes nothing.
+  h.fire();
+  sent(h, { noticeId: 'n-2', requestId: `${CASE_ID}:step-0`, attempt: 2, noticeDeadlineAt: h.s.deadlineAt! });
+  failed(h, { noticeId: 'n-3' });
+  assert.equal(h.s.status, CaseStatus.OPEN);
+  assert.equal(h.kinds().at(-1), 'notice.failed');
+
+  // A closed case records it and stays closed.
+  h.apply({ type: 'removal', source: 'provider', removedAt: h.clock.now(), by: 'acme-hosting' });
+  failed(h, { noticeId: 'n-4' });
+  assert.equal(h.s.status, CaseStatus.CLOSED);
+  assert.equal(h.kinds().at(-1), 'notice.failed');
+});
+
+test('a penalty accrues nothing while a dispute is still open, also when the content is removed before the decision', () => {
+  const steps = parseLadderSteps(JSON.stringify([
+    { name: 'penalty-order', requiresOfficer: true, penalty: { amountEur: 5000, period: '24h', capEur: 50_000, grace: '0s', partialPeriodCounts: true } },
+  ]));
+  const h = new Harness(undefined, DEFAULT_POLICY, buildLadder(steps, 'penalty-order'));
+  sent(h);
+  h.fire();
+  h.apply({ type: 'officer-decision', stepIndex: 0, decision: OfficerDecision.ISSUE, officer: 'officer-7' });
+  const orderDate = h.clock.now().getTime();
+  h.clock.set(orderDate + DAY);
+  h.apply({ type: 'dispute-opened', disputeId: 'd-1', noticeId: 'n-1', reason: 'r', by: 'acme-hosting' });
+  h.clock.set(orderDate + 5 * DAY);
+  assert.equal(accruedPenalty(h.s, h.clock.now())?.amountEur, 5000, 'one day before the dispute; none while it is open');
+  h.apply({ type: 'removal', source: 'provider', removedAt: h.clock.now(), by: 'acme-hosting' });
+  const closed = h.evidence.at(-1)!.data as { penaltyAccrued: { amountEur: number; periods: number } };
+  assert.deepEqual({ amountEur: closed.penaltyAccrued.amountEur, periods: closed.penaltyAccrued.periods }, { amountEur: 5000, periods: 1 });
+  assert.equal(accruedPenalty(h.s, new Date(orderDate + 30 * DAY))?.amountEur, 5000, 'the closed case shows the same amount');
 });

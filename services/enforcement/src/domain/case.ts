@@ -67,9 +67,9 @@ export interface PenaltyRecord extends PenaltyTerms {
   suspendedMs: number;
 }
 
-/** The terms as they apply now: a suspension pushes the start of accrual back. */
-function effectiveTerms(p: PenaltyRecord): PenaltyTerms {
-  return { ...p, graceMs: p.graceMs + p.suspendedMs };
+/** The terms as they apply now: a suspension (decided disputes, plus `openPauseMs`) pushes the start of accrual back. */
+function effectiveTerms(p: PenaltyRecord, openPauseMs = 0): PenaltyTerms {
+  return { ...p, graceMs: p.graceMs + p.suspendedMs + openPauseMs };
 }
 
 export interface CaseState {
@@ -154,6 +154,21 @@ export type CaseInput =
       requestId?: string;
       attempt?: number;
       deliveryProof: unknown;
+    }
+  | {
+      /** notices.failed with `undeliverable: true`: nobody at the provider was reached. */
+      type: 'notice-failed';
+      eventId: string;
+      noticeId: string;
+      providerId: string;
+      caseKey: string;
+      reportId: string;
+      url: string;
+      channel: string;
+      contact?: string;
+      reason: string;
+      attempt?: number;
+      failedAt: Date;
     }
   | { type: 'timer-fired' }
   | { type: 'removal'; source: 'provider' | 'observer'; eventId?: string; removedAt: Date; by: string; noticeId?: string; claimedRemovedAt?: Date; note?: string }
@@ -241,7 +256,7 @@ const isClosed = (s: CaseState): boolean => s.status === CaseStatus.CLOSED;
 /** Applies one input. `state` is undefined when the case does not exist yet. */
 export function decide(state: CaseState | undefined, input: CaseInput, ctx: CaseContext, create?: { id: string; caseKey: string }): Decision {
   if (!state) {
-    if (!create || (input.type !== 'report-matched' && input.type !== 'notice-sent')) return { kind: 'refused', code: 'not-found', message: 'no such case' };
+    if (!create || (input.type !== 'report-matched' && input.type !== 'notice-sent' && input.type !== 'notice-failed')) return { kind: 'refused', code: 'not-found', message: 'no such case' };
     const fresh = newCase(create.id, create.caseKey, ctx.now);
     const decision = decide(fresh, input, ctx);
     if (decision.kind !== 'changed') return decision;
@@ -253,6 +268,8 @@ export function decide(state: CaseState | undefined, input: CaseInput, ctx: Case
       return reportMatched(state, input, ctx);
     case 'notice-sent':
       return noticeSent(state, input, ctx);
+    case 'notice-failed':
+      return noticeFailed(state, input, ctx);
     case 'timer-fired':
       return timerFired(state, ctx);
     case 'removal':
@@ -368,8 +385,7 @@ function timerFired(state: CaseState, ctx: CaseContext): Decision {
   if (state.status !== CaseStatus.OPEN || state.dueAt === null || state.dueAt > ctx.now) return { kind: 'unchanged', reason: 'nothing due' };
   const d = new Draft(clone(state), ctx);
   const s = d.s;
-  let next = s.stepIndex + 1;
-  if (s.reupload && s.stepIndex < 0) next = Math.max(next, ctx.ladder.reuploadStartIndex);
+  const next = nextStepIndex(s, ctx);
   const currentName = s.stepIndex < 0 ? 'notice' : ctx.ladder.steps[s.stepIndex]?.name ?? `step-${s.stepIndex}`;
   if (s.deadlineAt !== null && s.deadlineAt <= ctx.now) {
     d.record('deadline.missed', { step: currentName, stepIndex: s.stepIndex, deadlineAt: s.deadlineAt.toISOString(), reupload: s.reupload });
@@ -380,23 +396,82 @@ function timerFired(state: CaseState, ctx: CaseContext): Decision {
   return d.done();
 }
 
+/** The ladder step that follows the current one (a re-upload starts further up). */
+function nextStepIndex(s: CaseState, ctx: CaseContext): number {
+  const next = s.stepIndex + 1;
+  return s.reupload && s.stepIndex < 0 ? Math.max(next, ctx.ladder.reuploadStartIndex) : next;
+}
+
 /** Moves to ladder step `index`: proposes it to an officer, or issues it straight away. */
 function advanceTo(d: Draft, index: number): void {
-  const s = d.s;
   const step = d.ctx.ladder.steps[index];
   if (!step) {
-    s.dueAt = null;
-    d.record('ladder.exhausted', { lastStepIndex: s.stepIndex, note: 'no further steps configured; the case stays open until removal' });
+    d.s.dueAt = null;
+    d.record('ladder.exhausted', { lastStepIndex: d.s.stepIndex, note: 'no further steps configured; the case stays open until removal' });
     return;
   }
   if (step.requiresOfficer) {
-    s.status = CaseStatus.AWAITING_OFFICER;
-    s.pending = { index, name: step.name, proposedAt: d.ctx.now };
-    s.dueAt = null;
-    d.record('escalation.proposed', { step: step.name, stepIndex: index, awaiting: 'case officer decision' });
+    propose(d, index);
     return;
   }
   issue(d, index, SYSTEM, 'deadline passed');
+}
+
+/** The case waits (no timer) until a case officer decides on step `index`: issue, skip or defer. */
+function propose(d: Draft, index: number, reason?: string): void {
+  const s = d.s;
+  const step = d.ctx.ladder.steps[index]!;
+  s.status = CaseStatus.AWAITING_OFFICER;
+  s.pending = { index, name: step.name, proposedAt: d.ctx.now };
+  s.dueAt = null;
+  d.record('escalation.proposed', { step: step.name, stepIndex: index, awaiting: 'case officer decision', ...(reason ? { reason } : {}) });
+}
+
+/**
+ * Whether the case is waiting on the delivery of a notice, so that an undeliverable one leaves it
+ * with nothing to run against: no notice delivered yet (pending), or the current step asked for a
+ * (re-)notice and none answering that request has been delivered. notices.failed carries no
+ * requestId, so the failure is not matched to the request; it is not matched by time either, as
+ * notification's clock is not enforcement's legal clock (tests accelerate the latter).
+ */
+function waitsOnDelivery(s: CaseState): boolean {
+  if (s.status === CaseStatus.PENDING) return true;
+  if (s.status !== CaseStatus.OPEN) return false;
+  const current = s.steps[s.steps.length - 1];
+  if (!current || current.index !== s.stepIndex || current.requestId === null) return false;
+  return !s.notices.some((n) => n.requestId === current.requestId);
+}
+
+/**
+ * A notice nobody at the provider received: the failure goes into the evidence, and a case that
+ * was waiting on that delivery goes to a case officer instead of staying pending for ever (no
+ * clock) or climbing the ladder against a notice that never arrived. The officer is offered the
+ * step that would follow (issue: e.g. a re-notice once the contact is fixed; skip; defer).
+ */
+function noticeFailed(state: CaseState, input: Extract<CaseInput, { type: 'notice-failed' }>, ctx: CaseContext): Decision {
+  const d = new Draft(clone(state), ctx);
+  const s = d.s;
+  markSeen(s, input.eventId);
+  if (s.providerId === null) s.providerId = input.providerId;
+  if (!s.reportIds.includes(input.reportId)) s.reportIds.push(input.reportId);
+  if (s.url === null && !isClosed(s)) s.url = input.url;
+  d.record('notice.failed', {
+    noticeId: input.noticeId,
+    channel: input.channel,
+    contact: input.contact ? redactable(input.contact) : null,
+    url: redactable(input.url),
+    reportId: input.reportId,
+    failedAt: input.failedAt.toISOString(),
+    reason: redactable(input.reason),
+    attempt: input.attempt ?? null,
+    undeliverable: true,
+  });
+  // A notice already delivered (or a case closed, disputed or already with an officer): evidence only.
+  if (s.notices.some((n) => n.noticeId === input.noticeId) || !waitsOnDelivery(s)) return d.done();
+  const next = nextStepIndex(s, ctx);
+  if (!ctx.ladder.steps[next]) return d.done();
+  propose(d, next, 'notice undeliverable');
+  return d.done();
 }
 
 function issue(d: Draft, index: number, decidedBy: string, reason: string): void {
@@ -450,6 +525,18 @@ export function effectiveInitialDeadline(s: CaseState, at: Date): Date | null {
   return s.initialDeadlineAt;
 }
 
+/** How long the clock has been paused under the penalty order by a dispute still open, up to `until`. */
+function openPauseMs(s: CaseState, p: PenaltyRecord, until: Date): number {
+  if (!s.pausedAt) return 0;
+  return Math.max(0, until.getTime() - Math.max(s.pausedAt.getTime(), p.orderDate.getTime()));
+}
+
+/** The penalty accrued up to `until`, not counting paused time: decided disputes and one still open. */
+function penaltyUntil(s: CaseState, until: Date): PenaltyAccrual | null {
+  if (!s.penalty) return null;
+  return penaltyAccrued(effectiveTerms(s.penalty, openPauseMs(s, s.penalty, until)), s.penalty.orderDate, until);
+}
+
 function close(d: Draft, outcome: OutcomeValue, extra: Record<string, unknown> = {}): void {
   const s = d.s;
   const now = d.ctx.now;
@@ -458,9 +545,11 @@ function close(d: Draft, outcome: OutcomeValue, extra: Record<string, unknown> =
     s.timeToRemovalMs = s.clockStartedAt ? Math.max(0, s.removedAt.getTime() - s.clockStartedAt.getTime()) : null;
     const deadline = effectiveInitialDeadline(s, s.removedAt);
     s.withinDeadline = deadline ? s.removedAt <= deadline : null;
-    if (s.penalty) accrued = penaltyAccrued(effectiveTerms(s.penalty), s.penalty.orderDate, s.removedAt);
+    accrued = penaltyUntil(s, s.removedAt);
   }
   if (s.pausedAt) {
+    // The open pause becomes part of the order's suspension, so the accrual shown later matches.
+    if (s.penalty) s.penalty.suspendedMs += openPauseMs(s, s.penalty, s.removedAt ?? now);
     s.pausedMs += Math.max(0, now.getTime() - s.pausedAt.getTime());
     s.pausedAt = null;
   }
@@ -540,7 +629,7 @@ function disputeDecided(state: CaseState, input: Extract<CaseInput, { type: 'dis
       const paused = Math.max(0, ctx.now.getTime() - s.pausedAt.getTime());
       if (s.initialDeadlineAt && s.pausedAt < s.initialDeadlineAt) s.initialDeadlineAt = new Date(s.initialDeadlineAt.getTime() + paused);
       if (s.deadlineAt) s.deadlineAt = new Date(s.deadlineAt.getTime() + paused);
-      if (s.penalty) s.penalty.suspendedMs += paused;
+      if (s.penalty) s.penalty.suspendedMs += openPauseMs(s, s.penalty, ctx.now);
       s.pausedMs += paused;
       s.pausedAt = null;
       s.status = s.resumeStatus ?? CaseStatus.OPEN;
@@ -596,6 +685,5 @@ function officerDecision(state: CaseState, input: Extract<CaseInput, { type: 'of
 
 /** Accrued penalty at `at` for a case under an order subject to a penalty. */
 export function accruedPenalty(s: CaseState, at: Date): PenaltyAccrual | null {
-  if (!s.penalty) return null;
-  return penaltyAccrued(effectiveTerms(s.penalty), s.penalty.orderDate, s.removedAt && s.removedAt < at ? s.removedAt : at);
+  return penaltyUntil(s, s.removedAt && s.removedAt < at ? s.removedAt : at);
 }
