@@ -377,12 +377,15 @@ export class EnforcementService {
 
   // ---- retention -------------------------------------------------------------------------------
 
-  async runRetention(): Promise<{ anonymised: number; cutoff: Date }> {
+  async runRetention(): Promise<{ anonymised: number; parkedRemoved: number; cutoff: Date }> {
     const now = this.deps.clock.now();
     const cutoff = new Date(now.getTime() - this.deps.settings.retentionAfterMs);
     const anonymised = await this.deps.cases.anonymiseClosedBefore(cutoff, now);
     if (anonymised > 0) this.deps.logger.info({ anonymised, cutoff }, 'retention: anonymised closed cases');
-    return { anonymised, cutoff };
+    // Removal reports kept for a case never seen (removals_parked) hold URLs too.
+    const parkedRemoved = await this.deps.cases.dropParkedBefore(cutoff);
+    if (parkedRemoved > 0) this.deps.logger.info({ parkedRemoved, cutoff }, 'retention: deleted kept removal reports for cases never seen');
+    return { anonymised, parkedRemoved, cutoff };
   }
 }
 

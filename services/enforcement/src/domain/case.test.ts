@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { isRedactable } from '@hashcheck/evidence';
 import { ManualClock } from './clock';
 import { accruedPenalty, CaseStatus, decide, DisputeDecision, OfficerDecision, Outcome, type CaseContext, type CaseInput, type CaseState, type Decision } from './case';
 import { DEFAULT_LADDER, buildLadder, parseLadderSteps } from './ladder';
@@ -441,4 +442,72 @@ test('a penalty accrues nothing while a dispute is still open, also when the con
   const closed = h.evidence.at(-1)!.data as { penaltyAccrued: { amountEur: number; periods: number } };
   assert.deepEqual({ amountEur: closed.penaltyAccrued.amountEur, periods: closed.penaltyAccrued.periods }, { amountEur: 5000, periods: 1 });
   assert.equal(accruedPenalty(h.s, new Date(orderDate + 30 * DAY))?.amountEur, 5000, 'the closed case shows the same amount');
+});
+
+/** A case under a penalty order (€5 000 a day, cap €50 000) issued at the returned time. */
+function underPenaltyOrder(): { h: Harness; orderDate: number } {
+  const steps = parseLadderSteps(JSON.stringify([
+    { name: 'penalty-order', requiresOfficer: true, penalty: { amountEur: 5000, period: '24h', capEur: 50_000, grace: '0s', partialPeriodCounts: true } },
+  ]));
+  const h = new Harness(undefined, DEFAULT_POLICY, buildLadder(steps, 'penalty-order'));
+  matched(h);
+  sent(h);
+  h.fire();
+  h.apply({ type: 'officer-decision', stepIndex: 0, decision: OfficerDecision.ISSUE, officer: 'officer-7' });
+  return { h, orderDate: h.clock.now().getTime() };
+}
+
+test('a penalty stops accruing when the case closes as a false positive, by the sweep or by a dispute', () => {
+  const swept = underPenaltyOrder();
+  swept.h.clock.set(swept.orderDate + 2 * DAY);
+  swept.h.apply({ type: 'false-positive-sweep', hash: 'sha256:' + 'b'.repeat(64), requestId: 'd-9:sha256', sourceCaseId: null });
+  assert.equal(swept.h.s.outcome, Outcome.FALSE_POSITIVE);
+  assert.equal(accruedPenalty(swept.h.s, new Date(swept.orderDate + 2 * DAY))?.amountEur, 10_000);
+  assert.deepEqual(accruedPenalty(swept.h.s, new Date(swept.orderDate + 30 * DAY)), { periods: 2, amountEur: 10_000, capped: false }, 'nothing after closedAt');
+
+  const disputed = underPenaltyOrder();
+  disputed.h.clock.set(disputed.orderDate + 2 * DAY);
+  disputed.h.apply({ type: 'dispute-opened', disputeId: 'd-1', noticeId: 'n-1', reason: 'r', by: 'acme-hosting' });
+  disputed.h.clock.set(disputed.orderDate + 3 * DAY);
+  disputed.h.apply({ type: 'dispute-decided', disputeId: 'd-1', decision: DisputeDecision.FALSE_POSITIVE, by: 'hotline' });
+  assert.equal(disputed.h.s.status, CaseStatus.CLOSED);
+  assert.deepEqual(accruedPenalty(disputed.h.s, new Date(disputed.orderDate + 30 * DAY)), { periods: 2, amountEur: 10_000, capped: false }, 'two days before the dispute, none during it or after closing');
+});
+
+test("an officer's note on an issued step is redactable in the evidence and stays out of the event", () => {
+  const h = new Harness();
+  matched(h);
+  sent(h);
+  h.fire(); // re-notice
+  h.fire(); // reminder
+  h.fire(); // binding instruction proposed
+  assert.equal(h.s.status, CaseStatus.AWAITING_OFFICER);
+  const note = 'called J. Doe at the provider, +31 20 555 0101';
+  h.apply({ type: 'officer-decision', stepIndex: 2, decision: OfficerDecision.ISSUE, officer: 'officer-7', note });
+  const issued = h.evidence.filter((e) => e.kind === 'escalation.issued').at(-1)!.data as { step: string; reason: unknown };
+  assert.equal(issued.step, 'binding-instruction');
+  assert.ok(isRedactable(issued.reason), 'the note is redactable');
+  assert.equal(issued.reason['@redactable'].value, note);
+  const escalated = h.effects.filter((e) => e.type === 'escalated').at(-1)!;
+  assert.equal(escalated.reason, 'decided by case officer');
+  assert.ok(!JSON.stringify(h.effects).includes('J. Doe'), 'no event carries the note');
+  // Without a note the evidence keeps the plain reason.
+  const sys = h.evidence.find((e) => e.kind === 'escalation.issued')!.data as { reason: unknown };
+  assert.equal(sys.reason, 'deadline passed');
+});
+
+test('a reminder is bound by a stricter regulator order; an officer step keeps its own deadline', () => {
+  const h = new Harness(undefined, { ms: H, source: DeadlineSource.ORDER, reference: 'ACM/2025/17' });
+  matched(h);
+  sent(h);
+  h.fire(); // re-notice, 1 h by the order
+  const t1 = h.clock.now().getTime();
+  h.fire(); // reminder: its own 24 h, but the order says 1 h
+  assert.equal(h.s.steps.at(-1)!.name, 'reminder');
+  assert.deepEqual(h.s.deadlineAt, new Date(t1 + 2 * H));
+  const req = h.effects.filter((e) => e.type === 'notice-requested').at(-1)!;
+  assert.deepEqual(req.deadlineAt, new Date(t1 + 2 * H), 'the notice states the order deadline');
+  h.fire(); // binding instruction proposed
+  h.apply({ type: 'officer-decision', stepIndex: 2, decision: OfficerDecision.ISSUE, officer: 'officer-7' });
+  assert.deepEqual(h.s.deadlineAt, new Date(h.clock.now().getTime() + DAY), 'no notice: the step keeps its 24 h');
 });

@@ -474,7 +474,11 @@ function noticeFailed(state: CaseState, input: Extract<CaseInput, { type: 'notic
   return d.done();
 }
 
-function issue(d: Draft, index: number, decidedBy: string, reason: string): void {
+/**
+ * Issues a step. `note` is an officer's free text: personal data, so it goes into the evidence as
+ * a redactable value (retention erases it) and never into the event, which carries `reason`.
+ */
+function issue(d: Draft, index: number, decidedBy: string, reason: string, note?: string): void {
   const s = d.s;
   const step = d.ctx.ladder.steps[index]!;
   const now = d.ctx.now;
@@ -510,7 +514,7 @@ function issue(d: Draft, index: number, decidedBy: string, reason: string): void
     ...(step.fineEur !== undefined ? { fineEur: step.fineEur } : {}),
   });
   d.record('escalation.issued', {
-    step: step.name, stepIndex: index, decidedBy, reason, deadlineAt: deadlineAt.toISOString(), requestId,
+    step: step.name, stepIndex: index, decidedBy, reason: note ? redactable(note) : reason, deadlineAt: deadlineAt.toISOString(), requestId,
     penalty: penalty ? { ...penalty, orderDate: now.toISOString(), graceSeconds: Math.round(step.penalty!.graceMs / 1000), partialPeriodCounts: step.penalty!.partialPeriodCounts } : null,
     fineEur: step.fineEur ?? null,
   });
@@ -665,7 +669,7 @@ function officerDecision(state: CaseState, input: Extract<CaseInput, { type: 'of
   d.record('officer.decision', { step: pending.name, stepIndex: pending.index, decision: input.decision, officer: input.officer, until: input.until?.toISOString() ?? null, note: input.note ? redactable(input.note) : null });
   switch (input.decision) {
     case OfficerDecision.ISSUE:
-      issue(d, pending.index, input.officer, input.note ?? 'decided by case officer');
+      issue(d, pending.index, input.officer, 'decided by case officer', input.note);
       break;
     case OfficerDecision.SKIP:
       s.pending = null;
@@ -683,7 +687,13 @@ function officerDecision(state: CaseState, input: Extract<CaseInput, { type: 'of
   return d.done();
 }
 
-/** Accrued penalty at `at` for a case under an order subject to a penalty. */
+/**
+ * Accrued penalty at `at` for a case under an order subject to a penalty. Nothing accrues after
+ * the removal, nor after the case closed for any other reason (false positive, withdrawn).
+ */
 export function accruedPenalty(s: CaseState, at: Date): PenaltyAccrual | null {
-  return penaltyUntil(s, s.removedAt && s.removedAt < at ? s.removedAt : at);
+  let until = at;
+  if (s.removedAt && s.removedAt < until) until = s.removedAt;
+  if (isClosed(s) && s.closedAt && s.closedAt < until) until = s.closedAt;
+  return penaltyUntil(s, until);
 }

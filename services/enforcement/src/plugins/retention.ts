@@ -5,7 +5,8 @@ import type { EnforcementService } from '../service';
 /**
  * The retention job: an explicit periodic run (the local database has no TTL indexes, and
  * deleting would lose the statistics) that anonymises URLs, hosts and IP addresses of cases
- * closed longer ago than RETENTION_AFTER. Also runnable on demand from the admin API.
+ * closed longer ago than RETENTION_AFTER, and deletes removal reports kept that long for cases
+ * never seen (removals_parked). Also runnable on demand from the admin API.
  */
 export const retentionPlugin = fp<{ service: EnforcementService; intervalMs: number }>(
   async (app: FastifyInstance, opts) => {

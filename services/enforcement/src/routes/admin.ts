@@ -55,10 +55,10 @@ export async function adminRoutes(app: App, opts: { service: EnforcementService;
 
   app.post('/v1/admin/retention/run', {
     preValidation: admin,
-    schema: { summary: 'Run the retention job now', tags: ['admin'], security: [{ bearer: [] }], response: { ...ErrorResponses, 200: Type.Object({ anonymised: Type.Integer(), cutoff: Type.String() }) } },
+    schema: { summary: 'Run the retention job now', tags: ['admin'], security: [{ bearer: [] }], response: { ...ErrorResponses, 200: Type.Object({ anonymised: Type.Integer(), parkedRemoved: Type.Integer(), cutoff: Type.String() }) } },
   }, async () => {
     const r = await service.runRetention();
-    return { anonymised: r.anonymised, cutoff: r.cutoff.toISOString() };
+    return { anonymised: r.anonymised, parkedRemoved: r.parkedRemoved, cutoff: r.cutoff.toISOString() };
   });
 
   app.post('/v1/admin/timers/run', {

@@ -197,6 +197,15 @@ export class CaseStore {
     await this.parked.deleteOne({ _id: eventId });
   }
 
+  /**
+   * Retention of kept removal reports: one parked at or before `cutoff` names a case enforcement
+   * has not seen for the whole retention period; it holds a URL and goes. Returns how many.
+   */
+  async dropParkedBefore(cutoff: Date): Promise<number> {
+    const r = await this.parked.deleteMany({ parkedAt: { $lte: cutoff } });
+    return r.deletedCount;
+  }
+
   /** The latest record of a case: from the view's sequence number, then forward while newer ones exist. */
   async latest(caseId: string): Promise<CaseRecord | undefined> {
     return (await this.#latest(caseId)).rec;
