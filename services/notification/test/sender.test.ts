@@ -17,6 +17,7 @@ import { Topics } from '@hashcheck/events';
 import { DEFAULT_GROUPING } from '../src/domain/grouping';
 import { NoticeInbox } from '../src/notices/inbox';
 import { NoticeSender } from '../src/notices/sender';
+import { sha256Hex } from '../src/domain/ids';
 import { resolveSettings } from '../src/settings';
 import { Collections, INDEXES, NoticeState, type NoticeDocument, type PayloadDocument } from '../src/store/collections';
 
@@ -185,7 +186,8 @@ test('a case closed while its notice is in retries is dropped before the next at
   assert.equal(mixed.state, NoticeState.SENT);
   assert.deepEqual(mixed.items.map((i) => i.caseId), [caseOf('c')]);
   assert.deepEqual(mixed.droppedItems?.map((i) => [i.caseId, i.closedOutcome]), [[caseOf('a'), 'false-positive'], [caseOf('b'), 'withdrawn']]);
-  const payload = await db.collection<PayloadDocument>(Collections.PAYLOADS).findOne({ _id: `n-mixed#${mixed.attempts.length}` });
+  const delivering = mixed.attempts.at(-1)!;
+  const payload = await db.collection<PayloadDocument>(Collections.PAYLOADS).findOne({ noticeId: 'n-mixed', n: delivering.n, sha256: delivering.payloadSha256! });
   assert.ok(payload && !payload.bytes.toString('utf8').includes('item-a.jpg') && payload.bytes.toString('utf8').includes('item-c.jpg'), 'the stored payload of the delivering attempt holds the open case only');
   const sent = events.filter((e) => e.topic === Topics.noticesSent).map((e) => JSON.parse(e.event) as { data: { noticeId: string; items: { caseId: string }[] } });
   assert.deepEqual(sent.map((e) => [e.data.noticeId, e.data.items.map((i) => i.caseId)]), [['n-mixed', [caseOf('c')]]], 'notices.sent names the open case only');
@@ -276,4 +278,88 @@ test('a notice whose provider never appears is undeliverable once PROVIDER_LOOKU
   assert.equal(doc.state, NoticeState.UNDELIVERABLE);
   assert.match(doc.undeliverableReason ?? '', /not in the provider registry/);
   assert.deepEqual(events, [Topics.noticesFailed], 'enforcement is told, once');
+});
+
+/** The real database, except that the first insert of a step document fails: the sender "dies" after sending, before recording. */
+function stepInsertFailingOnce(db: Db): Db {
+  let failed = false;
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop !== 'collection') {
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      }
+      return (name: string) => {
+        const coll = target.collection(name);
+        if (name !== Collections.STEPS) return coll;
+        return new Proxy(coll, {
+          get(c, p) {
+            if (p === 'insertOne' && !failed) {
+              return () => {
+                failed = true;
+                throw connectionLost();
+              };
+            }
+            const value = Reflect.get(c, p, c) as unknown;
+            return typeof value === 'function' ? value.bind(c) : value;
+          },
+        });
+      };
+    },
+  });
+}
+
+test('a notice sent by a holder that stopped before recording it keeps those bytes: the next holder\'s try is stored beside them, never over them', async (t) => {
+  const db = await database(t);
+  if (!db) return;
+  const clock = new ManualClock();
+  const settings = resolveSettings(loadConfig(NotificationConfigSchema, { KAFKA_BROKERS: '127.0.0.1:1', MONGODB_URI: 'mongodb://127.0.0.1:1/x', NOTICE_SEND_CONCURRENCY: '1' }));
+  const providers = new Map<string, Provider>([['p-crash', {
+    id: 'p-crash', name: 'Crash B.V.', country: 'GB', abuseContacts: ['abuse@crash.example'], domains: [], ipRanges: [], category: 'hosting-nl', revision: 1, updatedAt: clock.now().toISOString(),
+  }]]);
+  const caseKey = 'a'.repeat(64);
+  const notices = db.collection<NoticeDocument>(Collections.NOTICES);
+  await notices.insertOne({
+    _id: 'n-crash', version: 0, groupKey: 'provider:p-crash', kind: 'initial', providerId: 'p-crash',
+    items: [{ key: `initial:${caseKey}.1`, reportId: 'r-crash', caseKey, caseId: `${caseKey}.1`, url: 'https://files.example/crash.jpg' }],
+    state: NoticeState.PENDING, createdAt: clock.now(), updatedAt: clock.now(), nextAttemptAt: clock.now(),
+    channel: null, channelAttempts: 0, lookupAttempts: 0, givenUp: [], attempts: [], failures: [],
+  });
+  // The SMTP server accepts every message (the provider acts on the first one it sees).
+  const mails: Buffer[] = [];
+  const mailer = {
+    send(raw: Buffer, envelope: { to: readonly string[] }): Promise<SmtpOutcome> {
+      mails.push(Buffer.from(raw));
+      return Promise.resolve({ ok: true, receipt: { response: '250 2.0.0 queued', accepted: [...envelope.to], rejected: [] } });
+    },
+  } as unknown as Mailer;
+  const errors: string[] = [];
+  const sender = new NoticeSender({
+    db: stepInsertFailingOnce(db), settings, clock, random: () => 0.5, providers, mailer, workerId: 'w', webhook: {} as WebhookClient,
+    logger: { info: () => {}, warn: () => {}, error: (_o, m) => errors.push(m) },
+    notifyOutbox: () => {},
+    onSent: () => Promise.resolve(),
+  });
+
+  await sender.runOnce();
+  assert.equal(mails.length, 1, 'the first holder sent the notice');
+  assert.equal((await notices.findOne({ _id: 'n-crash' }))!.attempts.length, 0, 'and stopped before recording the attempt');
+  assert.equal(errors.length, 1);
+
+  // Its lease runs out; the next holder sends again, later: another Date, other deadlines, other bytes.
+  clock.advance(settings.leaseMs + 60_000);
+  await sender.runOnce();
+  assert.equal(mails.length, 2, 'the next holder sent it again');
+  const [first, second] = mails as [Buffer, Buffer];
+  assert.notEqual(sha256Hex(first), sha256Hex(second), 'the two tries differ');
+
+  const notice = (await notices.findOne({ _id: 'n-crash' }))!;
+  assert.equal(notice.state, NoticeState.SENT);
+  assert.deepEqual(notice.attempts.map((a) => [a.n, a.payloadSha256]), [[1, sha256Hex(second)]], 'the recorded attempt is the second try');
+  const kept = await db.collection<PayloadDocument>(Collections.PAYLOADS).find({ noticeId: 'n-crash' }).toArray();
+  const byHash = new Map(kept.map((p) => [p.sha256, Buffer.from(p.bytes.buffer)]));
+  assert.equal(kept.length, 2, `both tries are kept (${kept.length} payload documents)`);
+  assert.ok(byHash.get(sha256Hex(first))?.equals(first), 'the bytes the provider acted on first are kept unchanged');
+  assert.ok(byHash.get(sha256Hex(second))?.equals(second), 'the bytes of the recorded attempt are kept');
+  assert.ok(kept.every((p) => p.n === 1));
 });

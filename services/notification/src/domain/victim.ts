@@ -71,8 +71,8 @@ export function shouldSendDigest(choice: DigestChoiceValue, counts: DigestCounts
 }
 
 /**
- * The n-th digest of a series (n = digests sent before it): retries of an unsent digest keep the
- * same id and so the same Message-ID.
+ * The n-th digest of a series (n = digests sent or given up before it): retries of an unsent
+ * digest keep the same id and so the same Message-ID; a digest after a given-up one gets a new id.
  */
 export function digestIdFor(seriesId: string, sequence: number): string {
   return uuidv5(`digest\n${seriesId}\n${sequence}`);

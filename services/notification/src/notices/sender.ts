@@ -294,7 +294,15 @@ export class NoticeSender {
 
   async #keepPayload(noticeId: string, n: number, contentType: string, bytes: Buffer, sha256: string, at: Date): Promise<void> {
     // Written before sending: whatever happens next, the exact bytes behind the hash are on record.
-    await this.#payloads.updateOne({ _id: `${noticeId}#${n}` }, { $set: { noticeId, n, contentType, sha256, bytes, createdAt: at } }, { upsert: true });
+    // Insert-only, one document per distinct body (the id names its hash): a holder that sent and
+    // stopped before recording the attempt left the bytes the provider acted on under the same n,
+    // and the next holder's try (new sentAt, new deadlines) must not replace them. A duplicate key
+    // means these very bytes are stored already.
+    try {
+      await this.#payloads.insertOne({ _id: payloadId(noticeId, n, sha256), noticeId, n, contentType, sha256, bytes, createdAt: at });
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+    }
   }
 
   async #attemptWebhook(notice: NoticeDocument, provider: Provider): Promise<AttemptOutput> {
@@ -542,4 +550,9 @@ export class NoticeSender {
 
 function stepId(noticeId: string, seq: number): string {
   return `${noticeId}#${seq}`;
+}
+
+/** `notice_payloads` id: one document per attempt number and body, never replaced. */
+export function payloadId(noticeId: string, n: number, sha256: string): string {
+  return `${noticeId}#${n}#${sha256}`;
 }

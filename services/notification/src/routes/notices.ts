@@ -165,7 +165,12 @@ export async function noticeRoutes(app: App, opts: { db: Db; keys: readonly ApiK
       response: { 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
     },
   }, async (request, reply) => {
-    const p = await payloads.findOne({ _id: `${request.params.noticeId}#${Number(request.params.n)}` });
+    // The bytes of the recorded attempt n: a try whose attempt was never recorded (its sender
+    // stopped after sending) is kept under the same n with another hash, and is not this attempt.
+    const n = Number(request.params.n);
+    const notice = await notices.findOne({ _id: request.params.noticeId }, { projection: { attempts: 1 } });
+    const sha256 = notice?.attempts.find((a) => a.n === n)?.payloadSha256;
+    const p = sha256 ? await payloads.findOne({ noticeId: request.params.noticeId, n, sha256 }) : null;
     if (!p) throw new HashCheckError(ErrorCode.NOT_FOUND, `no payload for attempt ${request.params.n} of notice ${request.params.noticeId}`);
     const stored = p.bytes as unknown;
     const bytes = stored instanceof Binary ? Buffer.from(stored.buffer) : Buffer.from(stored as Uint8Array);

@@ -170,7 +170,12 @@ export interface StepDocument extends WithOutbox {
 }
 
 export interface PayloadDocument {
-  /** `<noticeId>#<attempt n>` */
+  /**
+   * `<noticeId>#<attempt n>#<sha256>`, inserted once, never replaced (documents written before
+   * were `<noticeId>#<attempt n>`): a try whose attempt was never recorded (the sender stopped
+   * after sending) keeps its bytes next to the recorded try with the same n. Read by
+   * `{ noticeId, n, sha256 }` with the hash from the attempt record.
+   */
   _id: string;
   noticeId: string;
   n: number;
@@ -218,6 +223,8 @@ export interface VictimDigestDocument {
   createdAt: Date;
   counts: DigestCounts;
   state: 'sent' | 'failed';
+  /** Set with the last attempt of a digest given up; the next digest then takes the next `seq`. */
+  givenUpAt?: Date;
   attempts: AttemptRecord[];
 }
 

@@ -86,6 +86,12 @@ export class DigestSender {
     return false;
   }
 
+  /** A failed digest no longer retried: marked so, or (records written before the mark) out of tries or refused for good. */
+  #givenUp(d: VictimDigestDocument): boolean {
+    const lastAttempt = d.attempts.at(-1);
+    return d.givenUpAt !== undefined || d.attempts.length >= this.deps.settings.backoff.email.maxAttempts || lastAttempt?.retriable === false;
+  }
+
   async #schedule(seriesId: string, nextDigestAt: Date | null): Promise<void> {
     await this.#series.updateOne({ _id: seriesId }, { $set: { nextDigestAt, updatedAt: this.deps.clock.now() } });
   }
@@ -94,14 +100,18 @@ export class DigestSender {
     const { registry, settings } = this.deps;
     const until = this.deps.clock.now();
     const last = await registry.lastDigest(series._id);
-    const seq = await registry.digestsSent(series._id);
     const counts = await registry.counts(series._id, last?.until ?? null, until);
-    if (!shouldSendDigest(series.choice, counts, seq > 0)) {
+    if (!shouldSendDigest(series.choice, counts, last !== null)) {
       await this.#finish(series._id, until);
       return;
     }
+    // The newest digest record: one still in retries is continued (same id and Message-ID, its
+    // attempts counted on); after one sent or given up, the next digest takes the next number, so
+    // it gets an id, a Message-ID and a retry budget of its own.
+    const newest = await this.#digests.find({ seriesId: series._id }).sort({ seq: -1 }).limit(1).next();
+    const previous = newest && newest.state === 'failed' && !this.#givenUp(newest) ? newest : null;
+    const seq = previous ? previous.seq : newest ? newest.seq + 1 : 0;
     const digestId = digestIdFor(series._id, seq);
-    const previous = await this.#digests.findOne({ _id: digestId });
     const n = (previous?.attempts.length ?? 0) + 1;
     const startedAt = this.deps.clock.now();
     const mail = renderDigestEmail({ digestId, seriesId: series._id, ...(series.reference ? { reference: series.reference } : {}), createdAt: startedAt, counts }, series.language);
@@ -137,15 +147,20 @@ export class DigestSender {
         })();
     // Only the lease holder writes this series' digest documents, and never by upsert: a record an
     // opt-out deleted is not re-created by a later write.
-    const fields = { seriesId: series._id, seq, until, dueAt: series.nextDigestAt ?? startedAt, createdAt: startedAt, counts, state: res.ok ? ('sent' as const) : ('failed' as const) };
+    const policy = settings.backoff.email;
+    const retry = !res.ok && record.retriable === true && n < policy.maxAttempts;
+    const givenUp = !res.ok && !retry;
+    const fields = {
+      seriesId: series._id, seq, until, dueAt: series.nextDigestAt ?? startedAt, createdAt: startedAt, counts, state: res.ok ? ('sent' as const) : ('failed' as const),
+      ...(givenUp ? { givenUpAt: finishedAt } : {}),
+    };
     if (!(await this.#recordAttempt(digestId, previous !== null, fields, record))) return;
     if (res.ok) {
       this.deps.logger.info({ seriesId: series._id, digestId }, 'victim digest sent');
       await this.#finish(series._id, until);
       return;
     }
-    const policy = settings.backoff.email;
-    if (record.retriable && n < policy.maxAttempts) {
+    if (retry) {
       await this.#schedule(series._id, new Date(finishedAt.getTime() + backoffDelayMs(n, policy, this.deps.random)));
       return;
     }
