@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { Db } from 'mongodb';
 import { loadConfig } from '@hashcheck/config';
 import { connectMongo, ensureIndexes } from '@hashcheck/mongo';
-import { databaseUri, infra, randomName, waitFor } from '@hashcheck/testing';
+import { databaseUri, infra, intercepting, randomName, waitFor } from '@hashcheck/testing';
 import type { Mailer, SmtpOutcome } from '../src/channels/email';
 import { NotificationConfigSchema } from '../src/config';
 import { ManualClock } from '../src/domain/clock';
@@ -128,31 +128,12 @@ test('a detection whose series opts out between the registration check and the i
   await other.upsert('series-det', { intermediary: { email: 'desk@support.example' }, choice: 'daily', delayMs: 0, language: 'en' });
   // The detection's registration check is answered, then the opt-out runs to completion.
   let armed = true;
-  const racing = new Proxy(db, {
-    get(target, prop) {
-      if (prop !== 'collection') {
-        const value = Reflect.get(target, prop, target) as unknown;
-        return typeof value === 'function' ? value.bind(target) : value;
-      }
-      return (name: string) => {
-        const coll = target.collection(name);
-        if (name !== Collections.VICTIM_SERIES) return coll;
-        return new Proxy(coll, {
-          get(c, p) {
-            if (p === 'findOne' && armed) {
-              return async (...args: unknown[]) => {
-                armed = false;
-                const found = await (c.findOne as (...a: unknown[]) => Promise<unknown>)(...args);
-                await other.remove('series-det');
-                return found;
-              };
-            }
-            const value = Reflect.get(c, p, c) as unknown;
-            return typeof value === 'function' ? value.bind(c) : value;
-          },
-        });
-      };
-    },
+  const racing = intercepting(db, Collections.VICTIM_SERIES, 'findOne', async (findOne, args) => {
+    if (!armed) return findOne(...args);
+    armed = false;
+    const found = await findOne(...args);
+    await other.remove('series-det');
+    return found;
   });
   const registry = new VictimRegistry(racing, clock);
   assert.equal(await registry.onMatched(matchedEvent('prov-v', 'det-1', { seriesId: 'series-det' }).data), 0, 'not tracked');

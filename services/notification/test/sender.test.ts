@@ -4,11 +4,10 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Db } from 'mongodb';
 import { loadConfig } from '@hashcheck/config';
 import { connectMongo, ensureIndexes } from '@hashcheck/mongo';
 import type { Provider } from '@hashcheck/providers';
-import { connectionLost, databaseUri, infra, randomName, waitFor } from '@hashcheck/testing';
+import { databaseUri, failingOnce, infra, randomName, waitFor } from '@hashcheck/testing';
 import type { Mailer, SmtpOutcome } from '../src/channels/email';
 import type { WebhookClient } from '../src/channels/webhook';
 import { NotificationConfigSchema } from '../src/config';
@@ -32,35 +31,6 @@ async function database(t: TestContext) {
     await handle.client.close();
   });
   return handle.db;
-}
-
-/** The real database, except that the first read of the due notices made while `when()` holds fails (connectionLost). */
-function findFailingOnceWhile(db: Db, when: () => boolean): Db {
-  let failed = false;
-  return new Proxy(db, {
-    get(target, prop) {
-      if (prop !== 'collection') {
-        const value = Reflect.get(target, prop, target) as unknown;
-        return typeof value === 'function' ? value.bind(target) : value;
-      }
-      return (name: string) => {
-        const coll = target.collection(name);
-        if (name !== Collections.NOTICES) return coll;
-        return new Proxy(coll, {
-          get(c, p) {
-            if (p === 'find' && !failed && when()) {
-              return () => {
-                failed = true;
-                throw connectionLost();
-              };
-            }
-            const value = Reflect.get(c, p, c) as unknown;
-            return typeof value === 'function' ? value.bind(c) : value;
-          },
-        });
-      };
-    },
-  });
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -98,7 +68,7 @@ test('a send pass whose lane fails ends only after its other lanes have finished
   } as unknown as Mailer;
   const recorded: string[] = [];
   const sender = new NoticeSender({
-    db: findFailingOnceWhile(db, () => sending > 0), settings, clock, random: () => 0.5, providers, mailer, workerId: 'w',
+    db: failingOnce(db, Collections.NOTICES, 'find', () => sending > 0), settings, clock, random: () => 0.5, providers, mailer, workerId: 'w',
     // Unused: the providers have e-mail contacts only.
     webhook: {} as WebhookClient,
     logger: { info: () => {}, warn: () => {}, error: () => {} },
@@ -280,35 +250,6 @@ test('a notice whose provider never appears is undeliverable once PROVIDER_LOOKU
   assert.deepEqual(events, [Topics.noticesFailed], 'enforcement is told, once');
 });
 
-/** The real database, except that the first insert of a step document fails: the sender "dies" after sending, before recording. */
-function stepInsertFailingOnce(db: Db): Db {
-  let failed = false;
-  return new Proxy(db, {
-    get(target, prop) {
-      if (prop !== 'collection') {
-        const value = Reflect.get(target, prop, target) as unknown;
-        return typeof value === 'function' ? value.bind(target) : value;
-      }
-      return (name: string) => {
-        const coll = target.collection(name);
-        if (name !== Collections.STEPS) return coll;
-        return new Proxy(coll, {
-          get(c, p) {
-            if (p === 'insertOne' && !failed) {
-              return () => {
-                failed = true;
-                throw connectionLost();
-              };
-            }
-            const value = Reflect.get(c, p, c) as unknown;
-            return typeof value === 'function' ? value.bind(c) : value;
-          },
-        });
-      };
-    },
-  });
-}
-
 test('a notice sent by a holder that stopped before recording it keeps those bytes: the next holder\'s try is stored beside them, never over them', async (t) => {
   const db = await database(t);
   if (!db) return;
@@ -335,7 +276,8 @@ test('a notice sent by a holder that stopped before recording it keeps those byt
   } as unknown as Mailer;
   const errors: string[] = [];
   const sender = new NoticeSender({
-    db: stepInsertFailingOnce(db), settings, clock, random: () => 0.5, providers, mailer, workerId: 'w', webhook: {} as WebhookClient,
+    // The first step insert after sending fails: the sender "dies" after sending, before recording.
+    db: failingOnce(db, Collections.STEPS, 'insertOne'), settings, clock, random: () => 0.5, providers, mailer, workerId: 'w', webhook: {} as WebhookClient,
     logger: { info: () => {}, warn: () => {}, error: (_o, m) => errors.push(m) },
     notifyOutbox: () => {},
     onSent: () => Promise.resolve(),
