@@ -1,4 +1,5 @@
 import { CasesClosed, createEvent, EnforcementEscalated, HashesRetractionRequested, NoticesRequested, Topics, type HashTypeValue } from '@hashcheck/events';
+import type { ChainHead } from '@hashcheck/evidence';
 import { outboxEntry, type OutboxEntry } from '@hashcheck/mongo';
 import type { CaseEffect, CaseState } from './domain/case';
 import { deterministicUuid } from './domain/ids';
@@ -9,8 +10,13 @@ export const SOURCE = 'enforcement';
  * The events a decision emits, as outbox entries for the case document. Ids are derived from
  * the fact (case and step, request id), so a retried write or a replayed input never yields a
  * second, different event for the same fact.
+ *
+ * `enforcement.escalated` and `cases.closed` carry `evidenceHead`, the evidence chain head after
+ * the record that emits them: an anchor outside the database, against which an export cut at
+ * its end (or rewritten) fails to verify.
  */
-export function effectsToOutbox(state: CaseState, effects: readonly CaseEffect[], at: Date): OutboxEntry[] {
+export function effectsToOutbox(state: CaseState, effects: readonly CaseEffect[], at: Date, evidenceHead: ChainHead | null = null): OutboxEntry[] {
+  const anchor = evidenceHead ? { evidenceHead: { seq: evidenceHead.seq, hash: evidenceHead.hash } } : {};
   return effects.map((e) => {
     switch (e.type) {
       case 'notice-requested':
@@ -46,6 +52,7 @@ export function effectsToOutbox(state: CaseState, effects: readonly CaseEffect[]
             reason: e.reason,
             ...(e.penalty ? { penaltyAmountEur: e.penalty.amountEur, penaltyPeriodSeconds: e.penalty.periodSeconds, penaltyCapEur: e.penalty.capEur } : {}),
             ...(e.fineEur !== undefined ? { fineEur: e.fineEur } : {}),
+            ...anchor,
           },
         }));
       case 'closed':
@@ -63,6 +70,7 @@ export function effectsToOutbox(state: CaseState, effects: readonly CaseEffect[]
             reportIds: e.reportIds,
             ...(e.timeToRemovalMs !== null ? { timeToRemovalSeconds: e.timeToRemovalMs / 1000 } : {}),
             ...(e.withinDeadline !== null ? { withinDeadline: e.withinDeadline } : {}),
+            ...anchor,
           },
         }));
       case 'retraction-requested':

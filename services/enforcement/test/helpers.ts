@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { loadConfig } from '@hashcheck/config';
 import { createEvent, NoticesFailed, NoticesSent, ProvidersState, RemovalsReported, ReportsMatched, Topics, type EventEnvelope, type RemovalsReportedData } from '@hashcheck/events';
 import type { App } from '@hashcheck/http';
@@ -22,7 +22,7 @@ export function newEnv(infra: Infra): Env {
 }
 
 /** Boots one enforcement instance on the env's database and topics, closed when the test ends. */
-export async function startInstance(t: TestContext, env: Env, clock: Clock, extra: Record<string, string> = {}): Promise<App> {
+export async function startInstance(t: TestContext, env: Env, clock: Clock, extra: Record<string, string> = {}, logger?: Logger): Promise<App> {
   const config = loadConfig(EnforcementConfigSchema, {
     KAFKA_BROKERS: env.infra.brokers,
     MONGODB_URI: env.infra.mongoUri,
@@ -36,7 +36,7 @@ export async function startInstance(t: TestContext, env: Env, clock: Clock, extr
     RETENTION_INTERVAL_MS: '0',
     ...extra,
   });
-  const app = await buildApp(config, { logger: pino({ level: process.env.ENFORCEMENT_TEST_LOG ?? 'silent' }), clock });
+  const app = await buildApp(config, { logger: logger ?? pino({ level: process.env.ENFORCEMENT_TEST_LOG ?? 'silent' }), clock });
   let closed = false;
   const close = async (): Promise<void> => {
     if (closed) return;

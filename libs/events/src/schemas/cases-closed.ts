@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { defineEvent } from '../envelope';
 import { registry, Topics } from '../topics';
-import { CaseId, CaseKey, DateTime, ProviderId, ReportId } from './common';
+import { CaseId, CaseKey, DateTime, EvidenceHead, ProviderId, ReportId } from './common';
 
 export const CasesClosedSchema = Type.Object(
   {
@@ -13,6 +13,7 @@ export const CasesClosedSchema = Type.Object(
     reportIds: Type.Optional(Type.Array(ReportId, { maxItems: 10_000 })),
     timeToRemovalSeconds: Type.Optional(Type.Number({ minimum: 0 })),
     withinDeadline: Type.Optional(Type.Boolean()),
+    evidenceHead: Type.Optional(EvidenceHead),
   },
   { additionalProperties: false },
 );

@@ -110,3 +110,15 @@ export const AcceptedReportFields = {
   contentType: Type.Optional(ContentType),
   categoryHint: Type.Optional(Category),
 };
+
+/** The head of a case's evidence chain: the last entry's sequence number and hash. */
+export const EvidenceHead = Type.Object(
+  {
+    seq: Type.Integer({ minimum: 1, description: 'sequence number of the last evidence entry' }),
+    hash: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 (hex) of the last evidence entry' }),
+  },
+  {
+    additionalProperties: false,
+    description: 'The case\'s evidence chain head after the change this event reports: an anchor outside the database against which the exported evidence file must verify (`hashcheck evidence verify FILE --head HASH --count SEQ`).',
+  },
+);

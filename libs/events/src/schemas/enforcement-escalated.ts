@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { defineEvent } from '../envelope';
 import { registry, Topics } from '../topics';
-import { CaseId, DateTime, ProviderId } from './common';
+import { CaseId, DateTime, EvidenceHead, ProviderId } from './common';
 
 export const EnforcementEscalatedSchema = Type.Object(
   {
@@ -17,6 +17,7 @@ export const EnforcementEscalatedSchema = Type.Object(
     penaltyPeriodSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
     penaltyCapEur: Type.Optional(Type.Number({ minimum: 0 })),
     fineEur: Type.Optional(Type.Number({ minimum: 0 })),
+    evidenceHead: Type.Optional(EvidenceHead),
   },
   { additionalProperties: false },
 );

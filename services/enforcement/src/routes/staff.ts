@@ -2,16 +2,40 @@ import type { FastifyInstance } from 'fastify';
 import type { Filter } from 'mongodb';
 import { Type } from '@hashcheck/config';
 import { ErrorCode, HashCheckError } from '@hashcheck/errors';
-import { toNdjson } from '@hashcheck/evidence';
+import { toNdjson, verify } from '@hashcheck/evidence';
 import { limitOf, QueryLimit, type App } from '@hashcheck/http';
 import { Scope } from '../domain/api-keys';
 import { CaseStatus, DisputeDecision, OfficerDecision } from '../domain/case';
 import { parseDuration } from '../domain/duration';
 import type { EnforcementService } from '../service';
-import type { CaseDocument } from '../store/cases';
+import type { CaseDocument, EvidenceRead } from '../store/cases';
 import type { OrderStore } from '../store/orders';
 import { CaseIdParam, CaseView, caseView, DisputeIdParam, ErrorBody, ErrorResponses } from './views';
 
+/** The export route's answer when the evidence file it read does not verify (500). */
+export const EVIDENCE_UNVERIFIED = 'HC_EVIDENCE_UNVERIFIED';
+
+/**
+ * Why the evidence file about to be served must not be, or undefined. The file must verify, its
+ * head must be the one the latest record claims (the export's headers), the records must run
+ * 1..n without a gap, and the view (a second copy of the latest record number and head, written
+ * after each record) must not know of a later record or a head outside the chain: a log cut at its
+ * end is consistent in itself and only caught against what else knows how long it is.
+ */
+export function evidenceProblem(ev: EvidenceRead, body: string): string | undefined {
+  const viewHead = ev.view?.evidenceHead ?? undefined;
+  const r = verify(body, viewHead ? { expectedHead: viewHead.hash, expectedCount: viewHead.seq } : {});
+  if (!r.ok) return viewHead && r.problem === 'missing' && r.verifiedEntries === (ev.head?.seq ?? 0) ? `${r.message} (the case view's head is entry ${viewHead.seq})` : r.message;
+  const lastRecord = ev.recordSeqs[ev.recordSeqs.length - 1] ?? 0;
+  const gap = ev.recordSeqs.findIndex((seq, i) => seq !== i + 1);
+  if (gap >= 0) return `case record ${gap + 1} is missing from the log (found record ${ev.recordSeqs[gap]} in its place)`;
+  if (ev.view && ev.view.seq > lastRecord) return `the log ends at case record ${lastRecord} but the case view is at record ${ev.view.seq}: records after ${lastRecord} are missing`;
+  const served = r.head ?? null;
+  if ((served?.seq ?? 0) !== (ev.head?.seq ?? 0) || (served?.hash ?? null) !== (ev.head?.hash ?? null)) {
+    return `the file ends at entry ${served?.seq ?? 0} but the latest case record names head entry ${ev.head?.seq ?? 0}`;
+  }
+  return undefined;
+}
 
 /** Hotline and regulator: cases, evidence, disputes, officer decisions, deadline orders. */
 export async function staffRoutes(app: App, opts: { service: EnforcementService; orders: OrderStore }): Promise<void> {
@@ -46,9 +70,9 @@ export async function staffRoutes(app: App, opts: { service: EnforcementService;
     preValidation: staff,
     schema: { summary: 'One case, with its escalation steps and accrued penalty', tags: ['cases'], security: [{ bearer: [] }], params: CaseIdParam, response: { ...ErrorResponses, 200: CaseView, 404: ErrorBody } },
   }, async (req) => {
-    const s = await service.deps.cases.get(req.params.caseId);
-    if (!s) throw new HashCheckError(ErrorCode.NOT_FOUND, `no case ${req.params.caseId}`);
-    return caseView(s, service.clock.now());
+    const c = await service.deps.cases.current(req.params.caseId);
+    if (!c) throw new HashCheckError(ErrorCode.NOT_FOUND, `no case ${req.params.caseId}`);
+    return caseView(c.state, service.clock.now(), c.evidenceHead);
   });
 
   app.get('/v1/cases/:caseId/evidence', {
@@ -59,17 +83,24 @@ export async function staffRoutes(app: App, opts: { service: EnforcementService;
       tags: ['cases'],
       security: [{ bearer: [] }],
       params: CaseIdParam,
-      response: { ...ErrorResponses, 200: Type.String({ description: 'application/x-ndjson' }), 404: ErrorBody },
+      response: { ...ErrorResponses, 200: Type.String({ description: 'application/x-ndjson' }), 404: ErrorBody, 500: ErrorBody },
     },
   }, async (req, reply) => {
-    const ev = await service.deps.cases.evidence(req.params.caseId);
-    if (!ev) throw new HashCheckError(ErrorCode.NOT_FOUND, `no case ${req.params.caseId}`);
+    const caseId = req.params.caseId;
+    const ev = await service.deps.cases.evidence(caseId);
+    if (!ev) throw new HashCheckError(ErrorCode.NOT_FOUND, `no case ${caseId}`);
+    const body = toNdjson(ev.entries);
+    const problem = evidenceProblem(ev, body);
+    if (problem) {
+      req.log.error({ caseId, reason: problem }, 'evidence file failed verification');
+      throw new HashCheckError(EVIDENCE_UNVERIFIED, `the evidence file of case ${caseId} failed verification and is not served: ${problem}`, { statusCode: 500, details: { caseId, reason: problem } });
+    }
     return reply
       .header('content-type', 'application/x-ndjson; charset=utf-8')
       .header('content-disposition', `attachment; filename="case-${req.params.caseId.replace(/[^A-Za-z0-9._-]/g, '_')}.evidence.ndjson"`)
       .header('x-evidence-head', ev.head?.hash ?? '')
       .header('x-evidence-count', String(ev.head?.seq ?? 0))
-      .send(toNdjson(ev.entries));
+      .send(body);
   });
 
   app.post('/v1/cases/:caseId/decisions', {

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@hashcheck/config';
 import type { TSchema } from '@sinclair/typebox';
+import type { ChainHead } from '@hashcheck/evidence';
 import { accruedPenalty, type CaseState } from '../domain/case';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
@@ -60,6 +61,10 @@ export const CaseView = Type.Object({
   nextTimerAt: Nullable(Type.String()),
   createdAt: Type.String(),
   closedAt: Nullable(Type.String()),
+  evidenceHead: Type.Optional(Nullable(Type.Object({
+    seq: Type.Integer(),
+    hash: Type.String(),
+  }, { description: 'The evidence chain head after the latest change (GET /v1/cases/{id} only): the export must verify against it.' }))),
 });
 export type CaseViewValue = Static<typeof CaseView>;
 
@@ -77,7 +82,8 @@ export function providerCaseView(s: CaseState): ProviderCaseViewValue {
   };
 }
 
-export function caseView(s: CaseState, now: Date): CaseViewValue {
+/** `evidenceHead`: given where the route read the case's latest record (one case by id). */
+export function caseView(s: CaseState, now: Date, evidenceHead?: ChainHead | null): CaseViewValue {
   const accrued = accruedPenalty(s, now);
   return {
     ...providerCaseView(s),
@@ -102,6 +108,7 @@ export function caseView(s: CaseState, now: Date): CaseViewValue {
     nextTimerAt: iso(s.dueAt),
     createdAt: s.createdAt.toISOString(),
     closedAt: iso(s.closedAt),
+    ...(evidenceHead !== undefined ? { evidenceHead: evidenceHead ? { seq: evidenceHead.seq, hash: evidenceHead.hash } : null } : {}),
   };
 }
 

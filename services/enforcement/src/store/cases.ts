@@ -121,7 +121,11 @@ function stored(s: CaseState): StoredState {
   return rest;
 }
 
-export type ToOutbox = (state: CaseState, effects: readonly CaseEffect[], at: Date) => OutboxEntry[];
+/**
+ * The events of a change. `evidenceHead` is the chain head after the change (its record's own
+ * head), published so the head is anchored outside the database.
+ */
+export type ToOutbox = (state: CaseState, effects: readonly CaseEffect[], at: Date, evidenceHead: ChainHead | null) => OutboxEntry[];
 
 type ChangedDecision = Extract<Decision, { kind: 'changed' }>;
 
@@ -143,6 +147,17 @@ export interface ApplyResult {
 const MAX_ATTEMPTS = 25;
 
 /** Removal reports kept until enforcement has seen the case they name (see CaseStore.park). */
+/** What `CaseStore.evidence` read. */
+export interface EvidenceRead {
+  entries: EvidenceEntry[];
+  /** The head the latest record read claims. */
+  head: ChainHead | null;
+  /** Sequence numbers of the records read, in order. */
+  recordSeqs: number[];
+  /** The view's latest record and head, if there is a view. */
+  view: { seq: number; evidenceHead: ChainHead | null } | null;
+}
+
 export const PARKED_REMOVALS = 'removals_parked';
 
 export interface ParkedRemoval {
@@ -239,10 +254,29 @@ export class CaseStore {
     return docs.map((d) => stateOf(d._id, d));
   }
 
-  async evidence(id: string): Promise<{ entries: EvidenceEntry[]; head: ChainHead | null } | undefined> {
+  /** The current state with its record's sequence number and evidence head. */
+  async current(id: string): Promise<{ state: CaseState; seq: number; evidenceHead: ChainHead | null } | undefined> {
+    const rec = await this.latest(id);
+    return rec ? { state: stateOf(id, rec.state), seq: rec.seq, evidenceHead: rec.evidenceHead ?? null } : undefined;
+  }
+
+  /**
+   * The evidence of a case as the log holds it, with what else claims to know its end: the
+   * record numbers read, and the view's latest record and head (a second copy, written after each
+   * record). The caller verifies before serving (routes/staff.ts).
+   */
+  async evidence(id: string): Promise<EvidenceRead | undefined> {
+    // The view first: it is written only after its record, so the records read next hold
+    // everything it names, even with a write in flight between the two reads.
+    const view = await this.coll.findOne({ _id: id }, { projection: { seq: 1, evidenceHead: 1 } });
     const recs = await this.log.find({ caseId: id }, { projection: { evidence: 1, evidenceHead: 1, seq: 1 } }).sort({ seq: 1 }).toArray();
-    if (recs.length === 0) return undefined;
-    return { entries: recs.flatMap((r) => r.evidence ?? []), head: recs[recs.length - 1]!.evidenceHead ?? null };
+    if (recs.length === 0 && !view) return undefined;
+    return {
+      entries: recs.flatMap((r) => r.evidence ?? []),
+      head: recs[recs.length - 1]?.evidenceHead ?? null,
+      recordSeqs: recs.map((r) => r.seq),
+      view: view ? { seq: view.seq, evidenceHead: view.evidenceHead ?? null } : null,
+    };
   }
 
   /**
@@ -274,6 +308,8 @@ export class CaseStore {
     const head = latest?.evidenceHead ?? undefined;
     const appended = appendEntries(head, decision.evidence.map((e) => ({ at, kind: e.kind, data: e.data })));
     const last = appended[appended.length - 1];
+    // The head after this record, computed before the insert so the record's events carry it.
+    const evidenceHead = last ? { seq: last.seq, hash: last.hash } : head ?? null;
     const record: CaseRecord = {
       _id: recordId(id, (latest?.seq ?? 0) + 1),
       caseId: id,
@@ -282,8 +318,8 @@ export class CaseStore {
       input,
       state: stored(decision.state),
       evidence: appended,
-      evidenceHead: last ? { seq: last.seq, hash: last.hash } : head ?? null,
-      outbox: this.toOutbox(decision.state, decision.effects, at),
+      evidenceHead,
+      outbox: this.toOutbox(decision.state, decision.effects, at, evidenceHead),
       trace: currentCarrier(),
     };
     await this.#wakeUpBy(id, latest, decision.state.dueAt);
