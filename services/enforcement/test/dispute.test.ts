@@ -51,6 +51,14 @@ test('disputes: the clock pauses and resumes; an upheld false positive retracts 
     assert.equal(view.status, CaseStatus.OPEN);
     assert.equal(view.pausedMs, 10 * H);
     assert.equal(view.deadlineAt, new Date(t0 + 34 * H).toISOString(), '24 h plus the 10 h paused');
+    // The provider learns that a case officer decided, not which one; staff see the label.
+    const seenByProvider = await app.inject({ url: '/v1/notices/n-a', headers: bearer(acme) });
+    assert.equal(seenByProvider.statusCode, 200, seenByProvider.body);
+    const providerDispute = (seenByProvider.json() as { cases: Array<{ disputes: Array<{ openedBy: string; decidedBy: string | null }> }> }).cases[0]!.disputes[0]!;
+    assert.deepEqual([providerDispute.openedBy, providerDispute.decidedBy], ['provider:acme-hosting', 'case officer']);
+    assert.doesNotMatch(seenByProvider.body, /analyst-3/, 'no hotline staff label reaches the provider');
+    const seenByStaff = (await app.inject({ url: `/v1/cases/${encodeURIComponent(a.caseId)}`, headers: bearer(hotline) })).json() as { disputes: Array<{ decidedBy: string | null }> };
+    assert.equal(seenByStaff.disputes[0]!.decidedBy, 'analyst-3');
 
     clock.set(t0 + 34 * H - 1000);
     await app.enforcementTimers.poke();

@@ -68,6 +68,15 @@ export const CaseView = Type.Object({
 });
 export type CaseViewValue = Static<typeof CaseView>;
 
+/**
+ * A dispute as its case's viewers see it. Providers learn that a case officer decided, not which
+ * one: the label names a person or desk at the hotline or the regulator.
+ */
+function disputeView(d: CaseState['disputes'][number], staffLabels: boolean): Static<typeof DisputeView> {
+  const decidedBy = d.decidedBy === null ? null : staffLabels ? d.decidedBy : 'case officer';
+  return { disputeId: d.id, noticeId: d.noticeId, openedAt: d.openedAt.toISOString(), openedBy: d.openedBy, decision: d.decision, decidedAt: iso(d.decidedAt), decidedBy };
+}
+
 export function providerCaseView(s: CaseState): ProviderCaseViewValue {
   return {
     caseId: s.id,
@@ -78,7 +87,7 @@ export function providerCaseView(s: CaseState): ProviderCaseViewValue {
     removedAt: iso(s.removedAt),
     timeToRemovalSeconds: s.timeToRemovalMs === null ? null : s.timeToRemovalMs / 1000,
     withinDeadline: s.withinDeadline,
-    disputes: s.disputes.map((d) => ({ disputeId: d.id, noticeId: d.noticeId, openedAt: d.openedAt.toISOString(), openedBy: d.openedBy, decision: d.decision, decidedAt: iso(d.decidedAt), decidedBy: d.decidedBy })),
+    disputes: s.disputes.map((d) => disputeView(d, false)),
   };
 }
 
@@ -87,6 +96,7 @@ export function caseView(s: CaseState, now: Date, evidenceHead?: ChainHead | nul
   const accrued = accruedPenalty(s, now);
   return {
     ...providerCaseView(s),
+    disputes: s.disputes.map((d) => disputeView(d, true)),
     caseKey: s.caseKey,
     providerId: s.providerId,
     host: s.host,
