@@ -434,7 +434,8 @@ export async function countPipeline(p: Pipeline, partner: Partner): Promise<Coun
     initialNoticed: [...initial.keys()].filter((r) => expectMat.has(r)).length,
     initialDuplicates: [...initial.values()].filter((s) => s.size > 1).length,
     noticesSentIds: sentIds.size,
-    noticesFailed: p.recorder.on(topic(Topics.noticesFailed)).length,
+    // Events only: enforcement reads notices.failed, so the poison scenario sends its poison there too.
+    noticesFailed: p.recorder.on(topic(Topics.noticesFailed)).filter(isEvent).length,
     cases: latest.size,
     casesWithNotice,
     casesDue,
@@ -446,6 +447,15 @@ export async function countPipeline(p: Pipeline, partner: Partner): Promise<Coun
     missing,
     deadLetters: p.recorder.on(topic(Topics.deadLetter)).length,
   };
+}
+
+/** A message that is an event of ours, not poison bytes or JSON that is no envelope. */
+function isEvent(m: { json<T>(): T }): boolean {
+  try {
+    return typeof m.json<{ type?: unknown }>().type === 'string';
+  } catch {
+    return false;
+  }
 }
 
 const complete = (c: Counts): boolean => Object.keys(c.missing).length === 0 && c.casesDue === c.expectedMatched;

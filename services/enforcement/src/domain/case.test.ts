@@ -495,19 +495,3 @@ test("an officer's note on an issued step is redactable in the evidence and stay
   const sys = h.evidence.find((e) => e.kind === 'escalation.issued')!.data as { reason: unknown };
   assert.equal(sys.reason, 'deadline passed');
 });
-
-test('a reminder is bound by a stricter regulator order; an officer step keeps its own deadline', () => {
-  const h = new Harness(undefined, { ms: H, source: DeadlineSource.ORDER, reference: 'ACM/2025/17' });
-  matched(h);
-  sent(h);
-  h.fire(); // re-notice, 1 h by the order
-  const t1 = h.clock.now().getTime();
-  h.fire(); // reminder: its own 24 h, but the order says 1 h
-  assert.equal(h.s.steps.at(-1)!.name, 'reminder');
-  assert.deepEqual(h.s.deadlineAt, new Date(t1 + 2 * H));
-  const req = h.effects.filter((e) => e.type === 'notice-requested').at(-1)!;
-  assert.deepEqual(req.deadlineAt, new Date(t1 + 2 * H), 'the notice states the order deadline');
-  h.fire(); // binding instruction proposed
-  h.apply({ type: 'officer-decision', stepIndex: 2, decision: OfficerDecision.ISSUE, officer: 'officer-7' });
-  assert.deepEqual(h.s.deadlineAt, new Date(h.clock.now().getTime() + DAY), 'no notice: the step keeps its 24 h');
-});

@@ -71,14 +71,3 @@ test('accrual never exceeds the cap, never decreases, and reaches the cap when t
     ),
   );
 });
-
-test('a step that sends a notice is bound by a stricter applicable deadline; its own applies otherwise', () => {
-  const issued = new Date(Date.UTC(2025, 2, 3, 9));
-  const at = (ms: number): Date => new Date(issued.getTime() + ms);
-  const reminder = DEFAULT_LADDER.steps.find((s) => s.name === 'reminder')!;
-  const instruction = DEFAULT_LADDER.steps.find((s) => s.name === 'binding-instruction')!;
-  assert.equal(reminder.deadlineMs, DAY);
-  assert.deepEqual(stepDeadline(reminder, issued, H), at(H), 'a 1 h order binds the reminder');
-  assert.deepEqual(stepDeadline(reminder, issued, 48 * H), at(DAY), 'a laxer policy does not lengthen it');
-  assert.deepEqual(stepDeadline(instruction, issued, H), at(DAY), 'a step without a notice keeps its own deadline');
-});

@@ -153,13 +153,8 @@ export function penaltyExhaustedAt(terms: PenaltyTerms, orderDate: Date): Date {
   return new Date(orderDate.getTime() + penaltyRunMs(terms));
 }
 
-/**
- * The deadline a step gives the provider once issued at `issuedAt`. A step that sends a notice is
- * bound by the applicable deadline when that is stricter than its own (a regulator's order of 1 h
- * binds the provider whatever the reminder would give).
- */
+/** The deadline a step gives the provider once issued at `issuedAt`. */
 export function stepDeadline(step: LadderStep, issuedAt: Date, applicableMs: number): Date {
   if (step.penalty) return penaltyExhaustedAt(step.penalty, issuedAt);
-  const ms = step.deadlineMs === undefined ? applicableMs : step.notify ? Math.min(step.deadlineMs, applicableMs) : step.deadlineMs;
-  return new Date(issuedAt.getTime() + ms);
+  return new Date(issuedAt.getTime() + (step.deadlineMs ?? applicableMs));
 }
