@@ -9,6 +9,11 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { createEvent, ProvidersState, ReportsMatched, type EventEnvelope, type ProvidersStateData, type ReportsMatchedData } from '@hashcheck/events';
 import { encryptSecret, type SecretKey } from '@hashcheck/providers';
+import type { TestContext } from 'node:test';
+import type { Db } from 'mongodb';
+import { connectMongo, ensureIndexes } from '@hashcheck/mongo';
+import { databaseUri, infra, randomName } from '@hashcheck/testing';
+import { INDEXES } from '../src/store/collections';
 
 export const SECRET_KEY_HEX = 'a1'.repeat(32);
 export const SECRET_KEY: SecretKey = { keyId: 'k1', key: Buffer.from(SECRET_KEY_HEX, 'hex') };
@@ -179,4 +184,17 @@ export function mimePart(raw: Buffer, marker: string): string | undefined {
 
 export function sha256(buf: Buffer | string): string {
   return createHash('sha256').update(buf).digest('hex');
+}
+
+/** A database of its own on the test stack, with the service's indexes, dropped after the test; undefined (skipped) without the stack. */
+export async function testDatabase(t: TestContext, tag: string): Promise<Db | undefined> {
+  const env = infra(t);
+  if (!env) return undefined;
+  const handle = await connectMongo(databaseUri(env.mongoUri, randomName(tag).replace(/-/g, '_')), { appName: `notification-${tag}-test` });
+  await ensureIndexes(handle.db, INDEXES);
+  t.after(async () => {
+    await handle.db.dropDatabase();
+    await handle.client.close();
+  });
+  return handle.db;
 }

@@ -7,29 +7,17 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Db } from 'mongodb';
 import { loadConfig } from '@hashcheck/config';
-import { connectMongo, ensureIndexes } from '@hashcheck/mongo';
-import { databaseUri, infra, intercepting, randomName, waitFor } from '@hashcheck/testing';
+import { intercepting, waitFor } from '@hashcheck/testing';
 import type { Mailer, SmtpOutcome } from '../src/channels/email';
 import { NotificationConfigSchema } from '../src/config';
 import { ManualClock } from '../src/domain/clock';
 import { resolveSettings } from '../src/settings';
-import { Collections, INDEXES } from '../src/store/collections';
+import { Collections } from '../src/store/collections';
 import { DigestSender } from '../src/victims/digests';
 import { VictimRegistry } from '../src/victims/registry';
-import { matchedEvent } from './helpers';
+import { matchedEvent, testDatabase } from './helpers';
 
-async function database(t: TestContext) {
-  const env = infra(t);
-  if (!env) return undefined;
-  const name = randomName('noptout').replace(/-/g, '_');
-  const handle = await connectMongo(databaseUri(env.mongoUri, name), { appName: 'notification-opt-out-test' });
-  await ensureIndexes(handle.db, INDEXES);
-  t.after(async () => {
-    await handle.db.dropDatabase();
-    await handle.client.close();
-  });
-  return handle.db;
-}
+const database = (t: TestContext) => testDatabase(t, 'noptout');
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

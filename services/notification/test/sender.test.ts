@@ -5,9 +5,8 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '@hashcheck/config';
-import { connectMongo, ensureIndexes } from '@hashcheck/mongo';
 import type { Provider } from '@hashcheck/providers';
-import { databaseUri, failingOnce, infra, randomName, waitFor } from '@hashcheck/testing';
+import { failingOnce, waitFor } from '@hashcheck/testing';
 import type { Mailer, SmtpOutcome } from '../src/channels/email';
 import type { WebhookClient } from '../src/channels/webhook';
 import { NotificationConfigSchema } from '../src/config';
@@ -18,20 +17,10 @@ import { NoticeInbox } from '../src/notices/inbox';
 import { NoticeSender } from '../src/notices/sender';
 import { sha256Hex } from '../src/domain/ids';
 import { resolveSettings } from '../src/settings';
-import { Collections, INDEXES, NoticeState, type NoticeDocument, type PayloadDocument } from '../src/store/collections';
+import { Collections, NoticeState, type NoticeDocument, type PayloadDocument } from '../src/store/collections';
+import { testDatabase } from './helpers';
 
-async function database(t: TestContext) {
-  const env = infra(t);
-  if (!env) return undefined;
-  const name = randomName('nsender').replace(/-/g, '_');
-  const handle = await connectMongo(databaseUri(env.mongoUri, name), { appName: 'notification-sender-test' });
-  await ensureIndexes(handle.db, INDEXES);
-  t.after(async () => {
-    await handle.db.dropDatabase();
-    await handle.client.close();
-  });
-  return handle.db;
-}
+const database = (t: TestContext) => testDatabase(t, 'nsender');
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

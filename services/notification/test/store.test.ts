@@ -6,28 +6,17 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Db } from 'mongodb';
-import { connectMongo, ensureIndexes } from '@hashcheck/mongo';
-import { databaseUri, failingOnce, infra, randomName } from '@hashcheck/testing';
+import { failingOnce } from '@hashcheck/testing';
 import { ManualClock } from '../src/domain/clock';
 import { DEFAULT_GROUPING, groupKeyFor, initialItemKey, ItemKind } from '../src/domain/grouping';
 import { NoticeSealer } from '../src/notices/sealer';
 import { NoticeSender } from '../src/notices/sender';
 import type { NotificationSettings } from '../src/settings';
-import { Collections, INDEXES, NoticeState, type ItemDocument, type NoticeDocument } from '../src/store/collections';
+import { Collections, NoticeState, type ItemDocument, type NoticeDocument } from '../src/store/collections';
 import { LEASES, Leases } from '../src/store/leases';
+import { testDatabase } from './helpers';
 
-async function database(t: TestContext) {
-  const env = infra(t);
-  if (!env) return undefined;
-  const name = randomName('nstore').replace(/-/g, '_');
-  const handle = await connectMongo(databaseUri(env.mongoUri, name), { appName: 'notification-store-test' });
-  await ensureIndexes(handle.db, INDEXES);
-  t.after(async () => {
-    await handle.db.dropDatabase();
-    await handle.client.close();
-  });
-  return handle.db;
-}
+const database = (t: TestContext) => testDatabase(t, 'nstore');
 
 function item(i: number, at: Date): ItemDocument {
   const caseId = `case-${i}.1`;
