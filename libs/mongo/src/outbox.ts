@@ -433,7 +433,8 @@ export class OutboxRelay {
       await this.options.producer.publishTraced(topic, items);
     } catch (err) {
       if (!(err instanceof UnencodableEvents)) throw err;
-      const producer = this.options.producer;
+      const { producer } = this.options;
+      const bad = new Set(err.indices);
       await producer.publishRaw(Topics.deadLetter, err.indices.map((i, k) => {
         const { event } = items[i]!;
         return {
@@ -452,8 +453,8 @@ export class OutboxRelay {
         };
       }));
       this.options.logger.error({ topic, eventIds: err.indices.map((i) => items[i]!.event.id), reasons: err.reasons }, 'outbox entries whose events fail their schemas: dead-lettered, not published');
-      const rest = items.filter((_, i) => !err.indices.includes(i));
-      if (rest.length > 0) await this.options.producer.publishTraced(topic, rest);
+      const rest = items.filter((_, i) => !bad.has(i));
+      if (rest.length > 0) await producer.publishTraced(topic, rest);
     }
   }
 

@@ -20,12 +20,12 @@ export function caseIdOf(caseKey: string, generation: number): string {
   return `${caseKey}.${generation}`;
 }
 
-export function caseKeyOfCaseId(caseId: string): string | undefined {
-  const m = /^([0-9a-f]{64})\.\d+$/.exec(caseId);
-  return m?.[1];
+/** The parts caseIdOf joined; undefined for an id it did not make. */
+export function parseCaseId(caseId: string): { caseKey: string; generation: number } | undefined {
+  const m = /^([0-9a-f]{64})\.(\d+)$/.exec(caseId);
+  return m ? { caseKey: m[1]!, generation: Number(m[2]) } : undefined;
 }
 
-export function generationOfCaseId(caseId: string): number | undefined {
-  const m = /^[0-9a-f]{64}\.(\d+)$/.exec(caseId);
-  return m ? Number(m[1]) : undefined;
+export function caseKeyOfCaseId(caseId: string): string | undefined {
+  return parseCaseId(caseId)?.caseKey;
 }

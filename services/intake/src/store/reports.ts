@@ -13,7 +13,7 @@ import {
   type ReportsRejectedData,
 } from '@hashcheck/events';
 import type { Resolution } from '@hashcheck/providers';
-import { caseIdOf, caseKeyOfCaseId, generationOfCaseId } from '../domain/case-key';
+import { caseIdOf, parseCaseId } from '../domain/case-key';
 import { withoutSeries, type KeptMatch } from '../domain/status';
 import { deterministicUuid } from '../domain/ids';
 import type { NormalisedReport } from '../domain/submission';
@@ -386,9 +386,9 @@ export class ReportStore {
    * re-announce them.
    */
   async #moveLateReports(caseId: string, closedAt: string): Promise<OutboxHint[]> {
-    const caseKey = caseKeyOfCaseId(caseId);
-    const generation = generationOfCaseId(caseId);
-    if (caseKey === undefined || generation === undefined) return [];
+    const parsed = parseCaseId(caseId);
+    if (!parsed) return [];
+    const { caseKey, generation } = parsed;
     const late = await this.reports
       .find({ caseId, receivedAt: { $gt: new Date(closedAt) }, closed: { $exists: false } }, { projection: { outbox: 0, events: 0, consumerOutbox: 0 } })
       .toArray();
